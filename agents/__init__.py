@@ -1,0 +1,8 @@
+"""Learning agents: one module per algorithm, plus what they share (buffers, schedules, nets, checkpoints)."""
+
+# Algorithm id on the command line -> (module, one-line description). Modules are imported lazily.
+ALGORITHMS: dict[str, tuple[str, str]] = {
+    "q": ("agents.tabular_q", "tabular Q-learning, epsilon-greedy with decay; gym envs and self-play games"),
+    "dqn": ("agents.dqn", "deep Q-network: replay, target net, double-DQN option, masks for games"),
+    "reinforce": ("agents.reinforce", "REINFORCE policy gradient with an optional learned baseline"),
+}

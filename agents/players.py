@@ -1,0 +1,105 @@
+"""Players from names: the one place a command line's player name becomes an object with `act`.
+
+A name is `NAME[:ARG][,key=value...]`, resolved in this order: a built-in (`random`, `human`, ...), else an
+existing file (a checkpoint, which plays with its saved settings unless overridden), else a plug-in
+`module:factory` whose `factory(game)` returns an object with `act(state)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from envs.errors import UsageError, closest
+
+
+def _random(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from envs.turn_based import RandomPlayer
+
+    return RandomPlayer(seed)
+
+
+def _human(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from league.human import HumanPlayer
+
+    return HumanPlayer()
+
+
+# Built-in player name -> (factory(arg, options, env, seed), one-line description). Later issues add to it.
+BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
+    "random": (_random, "uniform over the legal moves"),
+    "human": (_human, "you, at the terminal"),
+}
+
+
+class _WithReset:
+    """Gives a plug-in player that has only `act` a do-nothing `reset`."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def reset(self, game: Any, player_id: int, seed: int) -> None:
+        pass
+
+    def act(self, state: Any) -> int:
+        return self.inner.act(state)
+
+
+def parse_player_name(name: str) -> tuple[str, str | None, dict[str, str]]:
+    """'mcts:400,uct_c=2' -> ('mcts', '400', {'uct_c': '2'}); a path keeps its own ':' and '/'."""
+    head, *option_parts = name.split(",")
+    options = {}
+    for part in option_parts:
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise UsageError(f"player option {part!r} in {name!r} is not key=value")
+        options[key.strip()] = value.strip()
+    base, sep, arg = head.partition(":")
+    return base, (arg if sep else None), options
+
+
+def make_player(name: str, env: Any, seed: int = 0, device: str = "cpu") -> Any:
+    """Build the player named `name` for `env` (a pyspiel.Game or a gymnasium.Env)."""
+    base, arg, options = parse_player_name(name)
+    if base in BUILTIN_PLAYERS:
+        return BUILTIN_PLAYERS[base][0](arg, options, env, seed)
+    head = name.split(",")[0]
+    if Path(head).is_file():
+        return load_checkpoint_player(head, env, device=device, options=options)
+    if ":" in head and "/" not in head:
+        module_name, _, attribute = head.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise UsageError(f"player {name!r}: cannot import module {module_name!r} ({error})") from None
+        factory = getattr(module, attribute, None)
+        if not callable(factory):
+            raise UsageError(f"player {name!r}: module {module_name!r} has no callable {attribute!r}")
+        player = factory(env)
+        if not hasattr(player, "act"):
+            raise UsageError(f"player {name!r}: the factory returned an object without act(state)")
+        return player if hasattr(player, "reset") else _WithReset(player)
+    if head.endswith(".pt") or "/" in head:
+        raise UsageError(f"checkpoint {head!r} does not exist")
+    raise UsageError(
+        f"unknown player {name!r}{closest(base, BUILTIN_PLAYERS)}; players are "
+        f"{', '.join(BUILTIN_PLAYERS)}, a checkpoint path, or module:factory"
+    )
+
+
+def load_checkpoint_player(
+    path: str, env: Any, device: str = "cpu", options: dict[str, str] | None = None
+) -> Any:
+    """The player a checkpoint describes, checked against `env`."""
+    from agents import ALGORITHMS
+    from agents.checkpoint import check_env, load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    check_env(checkpoint, env)
+    algorithm = checkpoint.get("algorithm")
+    if algorithm not in ALGORITHMS:
+        raise UsageError(f"checkpoint {path!r} is from unknown algorithm {algorithm!r}")
+    module = importlib.import_module(ALGORITHMS[algorithm][0])
+    return module.load_player(checkpoint, env, device=device, **(options or {}))

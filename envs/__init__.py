@@ -1,0 +1,113 @@
+"""Making environments: gymnasium ids, OpenSpiel game strings, and `module:factory` plug-ins.
+
+`make(spec)` is the one door in. It returns a `gymnasium.Env` (single-agent, step-based) or a
+`pyspiel.Game` (turn-based, with a forward model); `is_game` tells which.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from envs.errors import UsageError, closest
+
+# The toolkit's own games: a name here is loaded from our module before OpenSpiel's registry is asked.
+OWN_GAMES: dict[str, str] = {}
+
+
+def is_game(env: Any) -> bool:
+    """True for a turn-based OpenSpiel game, False for a gymnasium env."""
+    import pyspiel
+
+    return isinstance(env, pyspiel.Game)
+
+
+def gym_ids() -> list[str]:
+    import gymnasium
+
+    return sorted(gymnasium.envs.registry.keys())
+
+
+def game_names() -> list[str]:
+    import open_spiel.python.games  # noqa: F401  (registers OpenSpiel's Python games)
+    import pyspiel
+
+    return sorted(set(pyspiel.registered_names()) | set(OWN_GAMES))
+
+
+def make(spec: str, **gym_kwargs: Any) -> Any:
+    """Build the env or game named by `spec`; an unknown spec raises UsageError naming the closest ones."""
+    spec = spec.strip()
+    if not spec:
+        raise UsageError("empty environment spec")
+    base = spec.split("(", 1)[0]
+    if base in OWN_GAMES:
+        importlib.import_module(OWN_GAMES[base])
+    if ":" in spec and "(" not in base:
+        return _make_plugin(spec, **gym_kwargs)
+    import gymnasium
+
+    if spec in gymnasium.envs.registry:
+        return gymnasium.make(spec, **gym_kwargs)
+    import open_spiel.python.games  # noqa: F401
+    import pyspiel
+
+    if base in pyspiel.registered_names():
+        try:
+            return pyspiel.load_game(spec)
+        except pyspiel.SpielError as error:
+            raise UsageError(f"cannot load game {spec!r}: {str(error).strip().splitlines()[-1]}") from None
+    names = gym_ids() + game_names()
+    raise UsageError(
+        f"unknown environment {spec!r}{closest(base, names)}; `python run.py list` shows them all"
+    )
+
+
+def _make_plugin(spec: str, **gym_kwargs: Any) -> Any:
+    import gymnasium
+    import pyspiel
+
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"cannot import plug-in module {module_name!r}: {error}") from None
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        if spec in gymnasium.envs.registry:  # gymnasium's own `module:EnvId` form
+            return gymnasium.make(spec, **gym_kwargs)
+        raise UsageError(f"plug-in module {module_name!r} has no attribute {attribute!r}")
+    made = factory() if callable(factory) else factory
+    if isinstance(made, (gymnasium.Env, pyspiel.Game)):
+        return made
+    raise UsageError(
+        f"plug-in {spec!r} returned {type(made).__name__}, not a gymnasium.Env or a pyspiel.Game"
+    )
+
+
+def identity(env: Any) -> dict[str, Any]:
+    """What a checkpoint records to recognise its env: name, parameters, observation shape, action count."""
+    if is_game(env):
+        from envs.encoding import Encoder
+
+        return {
+            "kind": "game",
+            "name": env.get_type().short_name,
+            "parameters": str(sorted(env.get_parameters().items())),
+            "obs_shape": list(Encoder(env).shape),
+            "num_actions": env.num_distinct_actions(),
+        }
+    from envs.spaces import flat_size
+
+    return {
+        "kind": "gym",
+        "name": env.spec.id if env.spec is not None else type(env.unwrapped).__name__,
+        "parameters": str(sorted((env.spec.kwargs if env.spec is not None else {}).items())),
+        "obs_shape": [flat_size(env.observation_space)],
+        "num_actions": int(env.action_space.n) if hasattr(env.action_space, "n") else -1,
+    }
+
+
+def describe(env_id: dict[str, Any]) -> str:
+    """A short human name for an identity, for error messages."""
+    return f"{env_id['name']}" + ("" if env_id["parameters"] in ("[]", "") else f" {env_id['parameters']}")

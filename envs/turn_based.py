@@ -1,0 +1,142 @@
+"""Turn-based games: the player contract, playing one whole game, and a game seen as a gymnasium env.
+
+A player answers `reset(game, player_id, seed)` before each game and `act(state) -> action`.
+`OpponentEnv` turns a game plus an opponent into a single-agent `gymnasium.Env` whose `info` carries
+the legal-action mask, so step-based learners (DQN, REINFORCE) train on games unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import gymnasium
+import numpy as np
+
+from envs.encoding import encoder_for, legal_mask
+
+
+class Player(Protocol):
+    def reset(self, game: Any, player_id: int, seed: int) -> None: ...
+
+    def act(self, state: Any) -> int: ...
+
+
+class RandomPlayer:
+    """Uniform over the legal actions."""
+
+    def __init__(self, seed: int | None = None):
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, game: Any, player_id: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state: Any) -> int:
+        legal = state.legal_actions()
+        return int(legal[self.rng.integers(len(legal))])
+
+
+def sample_chance(state: Any, rng: np.random.Generator) -> int:
+    """Sample a chance outcome of `state` by its probabilities."""
+    outcomes, probabilities = zip(*state.chance_outcomes(), strict=True)
+    return int(outcomes[rng.choice(len(outcomes), p=np.asarray(probabilities) / np.sum(probabilities))])
+
+
+@dataclass
+class GameRecord:
+    """One finished game: the actions in order (chance outcomes included) and each player's return."""
+
+    actions: list[int] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+
+
+def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable | None = None) -> GameRecord:
+    """Play one game, `players[i]` in seat i; each player gets a clone of the state to act on."""
+    rng = np.random.default_rng(seed)
+    for seat, player in enumerate(players):
+        player.reset(game, seat, seed + 7919 * (seat + 1))
+    state = game.new_initial_state()
+    record = GameRecord()
+    while not state.is_terminal():
+        if state.is_chance_node():
+            action = sample_chance(state, rng)
+        elif state.is_simultaneous_node():
+            raise NotImplementedError("simultaneous-move games are not supported by play_game")
+        else:
+            action = int(players[state.current_player()].act(state.clone()))
+            if action not in state.legal_actions():
+                raise ValueError(f"player {state.current_player()} chose illegal action {action}")
+        if on_move is not None:
+            on_move(state, action)
+        state.apply_action(action)
+        record.actions.append(action)
+    record.returns = [float(r) for r in state.returns()]
+    return record
+
+
+class OpponentEnv(gymnasium.Env):
+    """A game as a single-agent env: the learner sits in one seat, `opponent` in the others.
+
+    The learner's seat alternates between episodes (seat = episode index mod players) unless `seat` is given.
+    Observations are `encode(state, seat)`; `info["action_mask"]` marks the legal actions; the reward is
+    the learner's reward for the move and what followed it up to its next turn.
+    """
+
+    def __init__(self, game: Any, opponent: Player | None = None, seat: int | None = None, seed: int = 0):
+        self.game = game
+        self.opponent = opponent if opponent is not None else RandomPlayer(seed)
+        self.fixed_seat = seat
+        self.encoder = encoder_for(game)
+        self.num_actions = game.num_distinct_actions()
+        self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, self.encoder.shape, np.float32)
+        self.action_space = gymnasium.spaces.Discrete(self.num_actions)
+        self.rng = np.random.default_rng(seed)
+        self.episodes = 0
+        self.seat = 0
+        self.state: Any = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        n = self.game.num_players()
+        self.seat = self.fixed_seat if self.fixed_seat is not None else self.episodes % n
+        self.episodes += 1
+        episode_seed = int(self.rng.integers(2**31))
+        for p in range(n):
+            if p != self.seat:
+                self.opponent.reset(self.game, p, episode_seed + p)
+        self.state = self.game.new_initial_state()
+        reward = self._advance()
+        return self._observation(), {"action_mask": self._mask(), "seat": self.seat, "pre_reward": reward}
+
+    def step(self, action: int):
+        if not self.state.is_terminal() and action not in self.state.legal_actions():
+            raise ValueError(f"illegal action {action}")
+        self.state.apply_action(int(action))
+        reward = float(self.state.rewards()[self.seat]) + self._advance()
+        terminated = self.state.is_terminal()
+        info = {"action_mask": self._mask(), "seat": self.seat}
+        if terminated:
+            info["returns"] = self.state.returns()
+        return self._observation(), reward, terminated, False, info
+
+    def _advance(self) -> float:
+        """Play chance and opponent moves until the learner is to move or the game ends."""
+        reward = 0.0
+        while not self.state.is_terminal() and self.state.current_player() != self.seat:
+            if self.state.is_chance_node():
+                action = sample_chance(self.state, self.rng)
+            else:
+                action = self.opponent.act(self.state.clone())
+            self.state.apply_action(int(action))
+            reward += float(self.state.rewards()[self.seat])
+        return reward
+
+    def _observation(self) -> np.ndarray:
+        return self.encoder(self.state, self.seat)
+
+    def _mask(self) -> np.ndarray:
+        if self.state.is_terminal():
+            return np.ones(self.num_actions, dtype=bool)
+        return legal_mask(self.state, self.num_actions)

@@ -1,0 +1,194 @@
+"""palaestra's command line: train, eval, list (and play, tournament as they arrive).
+
+    python run.py                         # the default main job (DEFAULT_JOB below)
+    python run.py train ALGO --env SPEC [--steps N] [--time-limit S] [--seed S] [--resume DIR] [options]
+    python run.py eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json] [--seed S]
+    python run.py list
+
+Heavy imports (torch, pyspiel) happen only inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from typing import Annotated
+
+import tyro
+
+from envs.errors import UsageError, closest
+
+# The default main job, run by `python run.py` and `make run`: change this one line to change it.
+DEFAULT_JOB = ["train", "dqn", "--env", "CartPole-v1", "--steps", "60000"]
+
+COMMANDS = {
+    "train": "train an algorithm: train ALGO --env SPEC [options]; train ALGO --help lists its options",
+    "eval": "evaluate a checkpoint: eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json]",
+    "list": "list the algorithms, the built-in players and the environments",
+}
+
+
+def usage() -> str:
+    lines = ["usage: python run.py COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<11}{text}" for name, text in COMMANDS.items()]
+    lines += ["", "With no command, runs the default job: python run.py " + " ".join(DEFAULT_JOB)]
+    return "\n".join(lines)
+
+
+def command_train(argv: list[str]) -> int:
+    from agents import ALGORITHMS
+
+    if not argv or argv[0].startswith("-"):
+        if argv and argv[0] in ("-h", "--help"):
+            print("usage: python run.py train ALGO [options]\n\nalgorithms:")
+            for name, (_, text) in ALGORITHMS.items():
+                print(f"  {name:<11}{text}")
+            return 0
+        raise UsageError(
+            "train needs an algorithm: python run.py train ALGO ...; algorithms: " + ", ".join(ALGORITHMS)
+        )
+    algorithm, rest = argv[0], argv[1:]
+    if algorithm not in ALGORITHMS:
+        raise UsageError(
+            f"unknown algorithm {algorithm!r}{closest(algorithm, ALGORITHMS)}; "
+            f"algorithms: {', '.join(ALGORITHMS)}"
+        )
+    module = importlib.import_module(ALGORITHMS[algorithm][0])
+    config = tyro.cli(
+        module.Config,
+        args=rest,
+        prog=f"run.py train {algorithm}",
+        description=ALGORITHMS[algorithm][1],
+        config=(tyro.conf.FlagConversionOff,),
+    )
+    import envs
+    from agents.training import resume_config
+
+    config, checkpoint = resume_config(config, getattr(module, "SHAPE_FIELDS", ()))
+    env = envs.make(config.env)
+    summary = module.train(config, env, checkpoint)
+    print_train_summary(algorithm, config, summary, envs.is_game(env))
+    return 0
+
+
+def print_train_summary(algorithm: str, config: object, summary: dict, game: bool) -> None:
+    checkpoint = summary["checkpoint"]
+    figures = {k: v for k, v in summary.items() if k not in ("run_dir", "checkpoint")}
+    print(
+        f"\nfinished ({summary['stopped_by']}): "
+        + ", ".join(f"{k}={v}" for k, v in figures.items() if k != "stopped_by")
+    )
+    print(f"run folder:  {summary['run_dir']}  (config.json, TensorBoard logs, ckpt/)")
+    print(f"checkpoint:  {checkpoint}")
+    print(f"watch:       tensorboard --logdir {summary['run_dir']}")
+    episodes = summary.get("eval_episodes", summary.get("eval_games"))
+    print(f"evaluate:    python run.py eval {checkpoint}" + (f" --episodes {episodes}" if episodes else ""))
+    if game:
+        print(f"play it:     python run.py play --env {config.env} --players human {checkpoint}")
+    print(f"continue:    python run.py train {algorithm} --resume {summary['run_dir']} --steps N")
+
+
+@dataclass(frozen=True)
+class EvalArgs:
+    """Evaluate a checkpoint: mean return on a gymnasium env, or win/draw/loss rates against an opponent."""
+
+    checkpoint: Annotated[str, tyro.conf.Positional]
+    """the checkpoint file, e.g. runs/X/ckpt/latest.pt"""
+    env: str | None = None
+    """environment (default: the checkpoint's own)"""
+    episodes: int = 100
+    """episodes (games, on a turn-based game; seats alternate)"""
+    opponent: str = "random"
+    """the opponent on a turn-based game: random, a built-in, a checkpoint path or module:factory"""
+    seed: int = 0
+    """seed: the same seed gives the same result"""
+    json: bool = False
+    """print one JSON object as the last line of stdout"""
+    device: str = "cpu"
+    """where the network runs"""
+
+
+def command_eval(argv: list[str]) -> int:
+    args = tyro.cli(EvalArgs, args=argv, prog="run.py eval", config=(tyro.conf.FlagConversionOff,))
+    if args.episodes < 1:
+        raise UsageError("--episodes must be at least 1")
+    import envs
+    from agents.checkpoint import load_checkpoint
+    from agents.evaluation import evaluate_player
+    from agents.players import load_checkpoint_player
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    env = envs.make(args.env or checkpoint["env_spec"])
+    player = load_checkpoint_player(args.checkpoint, env, device=args.device)
+    result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
+    if envs.is_game(env):
+        print(
+            f"{args.checkpoint} vs {args.opponent} on {env}: {result['games']} games, "
+            f"win {result['win_rate']:.3f}, draw {result['draw_rate']:.3f}, loss {result['loss_rate']:.3f}, "
+            f"score {result['score']:.3f} (95% interval {result['score_low']:.3f}-{result['score_high']:.3f})"
+        )
+        out = {k: result[k] for k in ("games", "win_rate", "draw_rate", "loss_rate", "score")}
+        out["score_interval"] = [result["score_low"], result["score_high"]]
+    else:
+        print(
+            f"{args.checkpoint} on {checkpoint['env_spec']}: {args.episodes} episodes, "
+            f"mean return {result['mean_return']:.2f} +- {result['std_return']:.2f}"
+        )
+        out = result
+    if args.json:
+        print(json.dumps(out))
+    return 0
+
+
+def command_list(argv: list[str]) -> int:
+    from agents import ALGORITHMS
+    from agents.players import BUILTIN_PLAYERS
+    from envs import game_names, gym_ids
+
+    print("algorithms (python run.py train ALGO --help):")
+    for name, (_, text) in ALGORITHMS.items():
+        print(f"  {name:<11}{text}")
+    print("\nplayers (also: a checkpoint path, or module:factory):")
+    for name, (_, text) in BUILTIN_PLAYERS.items():
+        print(f"  {name:<11}{text}")
+    print("\ngymnasium environments:")
+    print("  " + " ".join(i for i in gym_ids() if "/" not in i))
+    print("\nOpenSpiel games (with parameters: 'go(board_size=9)'):")
+    print("  " + " ".join(game_names()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        argv = DEFAULT_JOB
+    command, rest = argv[0], argv[1:]
+    handlers = {"train": command_train, "eval": command_eval, "list": command_list}
+    if command in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    try:
+        if command not in handlers:
+            raise UsageError(
+                f"unknown command {command!r}{closest(command, handlers)}; see python run.py --help"
+            )
+        return handlers[command](rest)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        from agents.training import TrainingDiverged
+
+        if isinstance(error, TrainingDiverged):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

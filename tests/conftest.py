@@ -1,0 +1,8 @@
+"""Tests run from the checkout: the repository root goes first on sys.path (see README)."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
