@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Annotated
@@ -61,7 +62,6 @@ def command_train(argv: list[str]) -> int:
         args=rest,
         prog=f"run.py train {algorithm}",
         description=ALGORITHMS[algorithm][1],
-        config=(tyro.conf.FlagConversionOff,),
     )
     import envs
     from agents.training import resume_config
@@ -111,7 +111,7 @@ class EvalArgs:
 
 
 def command_eval(argv: list[str]) -> int:
-    args = tyro.cli(EvalArgs, args=argv, prog="run.py eval", config=(tyro.conf.FlagConversionOff,))
+    args = tyro.cli(EvalArgs, args=argv, prog="run.py eval")
     if args.episodes < 1:
         raise UsageError("--episodes must be at least 1")
     import envs
@@ -162,6 +162,8 @@ def command_list(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `run.py list | head` ends quietly
     if not argv:
         argv = DEFAULT_JOB
     command, rest = argv[0], argv[1:]
