@@ -51,7 +51,8 @@ def test_help_and_list_answer_quickly():
     for word in ("dqn", "reinforce", "random", "CartPole-v1", "connect_four"):
         assert word in listing.stdout
     help_text = run_cli("train", "dqn", "--help")
-    assert help_text.returncode == 0 and "--learning-rate" in help_text.stdout and "0.0023" in help_text.stdout
+    assert help_text.returncode == 0
+    assert "--learning-rate" in help_text.stdout and "0.0023" in help_text.stdout
 
 
 def test_unknown_command_and_algorithm():
