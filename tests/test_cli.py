@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def assert_usage_error(result: subprocess.CompletedProcess, *words: str) -> None:
@@ -29,8 +30,21 @@ def assert_usage_error(result: subprocess.CompletedProcess, *words: str) -> None
 @pytest.fixture(scope="module")
 def cartpole_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "dqn-cartpole"
-    result = run_cli("train", "dqn", "--env", "CartPole-v1", "--steps", "1500", "--learning-starts", "200",
-                     "--run-dir", str(run_dir), "--no-progress", "--eval-episodes", "3")
+    result = run_cli(
+        "train",
+        "dqn",
+        "--env",
+        "CartPole-v1",
+        "--steps",
+        "1500",
+        "--learning-starts",
+        "200",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        "--eval-episodes",
+        "3",
+    )
     assert result.returncode == 0, result.stderr
     return run_dir
 
@@ -38,8 +52,21 @@ def cartpole_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tictactoe_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "dqn-ttt"
-    result = run_cli("train", "dqn", "--env", "tic_tac_toe", "--steps", "600", "--learning-starts", "100",
-                     "--run-dir", str(run_dir), "--no-progress", "--eval-episodes", "4")
+    result = run_cli(
+        "train",
+        "dqn",
+        "--env",
+        "tic_tac_toe",
+        "--steps",
+        "600",
+        "--learning-starts",
+        "100",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        "--eval-episodes",
+        "4",
+    )
     assert result.returncode == 0, result.stderr
     return run_dir
 
@@ -85,14 +112,18 @@ def test_eval_json_reproduces_the_runs_score(cartpole_run):
     assert result.returncode == 0, result.stderr
     scores = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(scores) == {"episodes", "mean_return", "std_return"}
-    again = json.loads(run_cli("eval", str(cartpole_run / "ckpt" / "latest.pt"), "--episodes", "3",
-                               "--json").stdout.strip().splitlines()[-1])
+    again = json.loads(
+        run_cli("eval", str(cartpole_run / "ckpt" / "latest.pt"), "--episodes", "3", "--json")
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert scores == again
 
 
 def test_checkpoint_for_another_env_is_refused(cartpole_run):
-    assert_usage_error(run_cli("eval", str(cartpole_run / "ckpt" / "latest.pt"), "--env", "Acrobot-v1"),
-                       "CartPole-v1")
+    assert_usage_error(
+        run_cli("eval", str(cartpole_run / "ckpt" / "latest.pt"), "--env", "Acrobot-v1"), "CartPole-v1"
+    )
 
 
 def test_resume_refuses_a_new_network_shape(cartpole_run):
@@ -106,18 +137,43 @@ def test_game_eval_reports_rates_against_an_opponent(tictactoe_run):
     scores = json.loads(result.stdout.strip().splitlines()[-1])
     assert scores["games"] == 6
     assert abs(scores["win_rate"] + scores["draw_rate"] + scores["loss_rate"] - 1) < 1e-9
-    assert_usage_error(run_cli("eval", str(tictactoe_run / "ckpt" / "latest.pt"), "--opponent", "randon"),
-                       "random")
+    assert_usage_error(
+        run_cli("eval", str(tictactoe_run / "ckpt" / "latest.pt"), "--opponent", "randon"), "random"
+    )
 
 
 def test_plugin_game_and_env_train_through_the_cli(tmp_path):
-    game_run = run_cli("train", "dqn", "--env", "docs.examples.countdown:make_game", "--steps", "300",
-                       "--learning-starts", "50", "--run-dir", str(tmp_path / "g"), "--no-progress",
-                       "--eval-episodes", "4")
+    game_run = run_cli(
+        "train",
+        "dqn",
+        "--env",
+        "docs.examples.countdown:make_game",
+        "--steps",
+        "300",
+        "--learning-starts",
+        "50",
+        "--run-dir",
+        str(tmp_path / "g"),
+        "--no-progress",
+        "--eval-episodes",
+        "4",
+    )
     assert game_run.returncode == 0, game_run.stderr
-    env_run = run_cli("train", "dqn", "--env", "docs.examples.corridor:make_env", "--steps", "300",
-                      "--learning-starts", "50", "--run-dir", str(tmp_path / "e"), "--no-progress",
-                      "--eval-episodes", "2")
+    env_run = run_cli(
+        "train",
+        "dqn",
+        "--env",
+        "docs.examples.corridor:make_env",
+        "--steps",
+        "300",
+        "--learning-starts",
+        "50",
+        "--run-dir",
+        str(tmp_path / "e"),
+        "--no-progress",
+        "--eval-episodes",
+        "2",
+    )
     assert env_run.returncode == 0, env_run.stderr
     result = run_cli("eval", str(tmp_path / "g" / "ckpt" / "latest.pt"), "--episodes", "4", "--json")
     assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["games"] == 4
