@@ -178,7 +178,7 @@ class TrainingRun:
             "argv": sys.argv,
         }
         (self.run_dir / "config.json").write_text(json.dumps(record, indent=2))
-        self.writer = SummaryWriter(str(self.run_dir), purge_step=self.step if checkpoint else None)
+        self.writer = SummaryWriter(str(self.run_dir), purge_step=self.step + 1 if checkpoint else None)
         table = "|option|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in self.config_dict.items())
         self.writer.add_text("config", table, self.step)
         self.outcome_kind = outcome_kind
