@@ -1,8 +1,10 @@
-"""palaestra's command line: train, eval, list (and play, tournament as they arrive).
+"""palaestra's command line: train, eval, tournament, play, list.
 
     python run.py                         # the default main job (DEFAULT_JOB below)
     python run.py train ALGO --env SPEC [--steps N] [--time-limit S] [--seed S] [--resume DIR] [options]
     python run.py eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json] [--seed S]
+    python run.py tournament --env SPEC --players P1 P2 ... [--games N] [--workers K] [--out DIR] [--seed S]
+    python run.py play --env SPEC --players P1 P2 [--seed S] [--delay SECONDS]
     python run.py list
 
 Heavy imports (torch, pyspiel) happen only inside the command that needs them.
@@ -27,6 +29,8 @@ DEFAULT_JOB = ["train", "dqn", "--env", "CartPole-v1", "--steps", "60000"]
 COMMANDS = {
     "train": "train an algorithm: train ALGO --env SPEC [options]; train ALGO --help lists its options",
     "eval": "evaluate a checkpoint: eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json]",
+    "tournament": "round robin with Elo: tournament --env SPEC --players P1 P2 ... [--games N] [--workers K]",
+    "play": "play in the terminal (or watch): play --env SPEC --players human mcts:1000",
     "list": "list the algorithms, the built-in players and the environments",
 }
 
@@ -142,6 +146,100 @@ def command_eval(argv: list[str]) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class TournamentArgs:
+    """Round robin between players on a two-player game: Elo with 95% intervals and the payoff matrix."""
+
+    env: str
+    """the game, e.g. connect_four or 'go(board_size=9)'"""
+    players: list[str]
+    """two or more players: random, mcts:400, alphabeta:3, a checkpoint path, module:factory"""
+    games: int = 20
+    """games per pair, seats split evenly"""
+    workers: int = 1
+    """worker processes playing the games"""
+    out: str | None = None
+    """output folder (default runs/tournament__ENV__TIME): results.json, games.jsonl, payoff.png, TB logs"""
+    seed: int = 0
+    """seed: the same seed gives the same games, whatever the number of workers"""
+    bootstrap: int = 1000
+    """bootstrap resamples for the Elo intervals"""
+
+
+def command_tournament(argv: list[str]) -> int:
+    args = tyro.cli(TournamentArgs, args=argv, prog="run.py tournament")
+    if len(args.players) < 2:
+        raise UsageError("a tournament needs at least two --players")
+    if len(set(args.players)) != len(args.players):
+        raise UsageError("--players names a player twice; give each once")
+    if "human" in args.players:
+        raise UsageError("a tournament has no human seat; use python run.py play")
+    if args.games < 1 or args.workers < 1:
+        raise UsageError("--games and --workers must be at least 1")
+    import time
+    from pathlib import Path
+
+    import envs
+    from agents.players import make_player
+    from league.elo import format_table
+    from league.tournament import round_robin, write_results
+
+    env = envs.make(args.env)
+    if not envs.is_game(env):
+        raise UsageError(f"{args.env!r} is a single-agent env; a tournament needs a turn-based game")
+    if env.num_players() != 2:
+        raise UsageError(f"{args.env} has {env.num_players()} players; tournaments are for two-player games")
+    for k, name in enumerate(args.players):  # bad names fail here, in one line, before any game
+        make_player(name, env, seed=args.seed + k)
+    out = Path(args.out or f"runs/tournament__{args.env.split('(')[0]}__{time.strftime('%Y%m%d-%H%M%S')}")
+    pairs = len(args.players) * (len(args.players) - 1) // 2
+    print(f"{args.env}: {len(args.players)} players, {pairs} pairs x {args.games} games, "
+          f"{args.workers} worker{'s' if args.workers > 1 else ''}", flush=True)
+    result = round_robin(args.env, args.players, args.games, make_player, workers=args.workers,
+                         seed=args.seed, bootstrap=args.bootstrap)
+    paths = write_results(result, out)
+    print(f"\n{format_table(result.ratings, result.payoff)}\n")
+    print(f"{len(result.games)} games in {result.seconds:.1f} s")
+    print(f"wrote {paths['results']}, {paths['games'].name}, {paths['payoff'].name} and TensorBoard ratings "
+          f"(tensorboard --logdir {out})")
+    return 0
+
+
+@dataclass(frozen=True)
+class PlayArgs:
+    """Play a game in the terminal against any player, or watch two players (`human` is you)."""
+
+    env: str
+    """the game, e.g. tic_tac_toe, connect_four"""
+    players: list[str]
+    """one per seat, in seat order: human, random, mcts:1000, alphabeta:4, a checkpoint path, ..."""
+    seed: int = 0
+    """seed of the players and of chance"""
+    delay: float = 0.5
+    """seconds between moves when no human plays"""
+
+
+def command_play(argv: list[str]) -> int:
+    args = tyro.cli(PlayArgs, args=argv, prog="run.py play")
+    if args.delay < 0:
+        raise UsageError("--delay must be at least 0")
+    import envs
+    from agents.players import make_player
+    from league.human import QuitGame, play_in_terminal
+
+    env = envs.make(args.env)
+    if not envs.is_game(env):
+        raise UsageError(f"{args.env!r} is a single-agent env; play needs a turn-based game")
+    if env.num_players() != len(args.players):
+        raise UsageError(f"{args.env} has {env.num_players()} players; --players names {len(args.players)}")
+    players = [make_player(name, env, seed=args.seed + k) for k, name in enumerate(args.players)]
+    try:
+        play_in_terminal(env, players, args.players, seed=args.seed, delay=args.delay)
+    except QuitGame:
+        print("\nquit")
+    return 0
+
+
 def command_list(argv: list[str]) -> int:
     from agents import ALGORITHMS
     from agents.players import BUILTIN_PLAYERS
@@ -167,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         argv = DEFAULT_JOB
     command, rest = argv[0], argv[1:]
-    handlers = {"train": command_train, "eval": command_eval, "list": command_list}
+    handlers = {"train": command_train, "eval": command_eval, "tournament": command_tournament,
+                "play": command_play, "list": command_list}
     if command in ("-h", "--help", "help"):
         print(usage())
         return 0

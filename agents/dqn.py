@@ -21,7 +21,7 @@ from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.mlp import MLP, mask_logits
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.schedules import linear_schedule
-from agents.training import TrainConfig, TrainingRun, resolve_device, seed_everything
+from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
 from envs import is_game
 from envs.encoding import encoder_for, legal_mask
 from envs.spaces import flatten_observation
@@ -51,7 +51,9 @@ class Config(TrainConfig):
     learning_starts: int = 1_000
     """steps of experience before learning begins"""
     train_frequency: int = 4
-    """environment steps between gradient steps"""
+    """environment steps between training rounds"""
+    gradient_steps: int = 1
+    """gradient steps per training round"""
     target_update_interval: int = 250
     """environment steps between copies of the Q-network into the target network"""
     start_epsilon: float = 1.0
@@ -66,6 +68,14 @@ class Config(TrainConfig):
     """gradient clipping by global norm"""
     opponent: str = "random"
     """opponent on a turn-based game: 'self' (the current network), random, or any player name"""
+    stop_when_solved: bool = True
+    """on a gymnasium env, stop once the mean return of the last `solved_window` training episodes reaches
+    `solved_return` (the final checkpoint is the policy that played them)"""
+    solved_return: float | None = None
+    """the mean training return that counts as solved (default: the env's reward_threshold: 475 on
+    CartPole-v1)"""
+    solved_window: int = 20
+    """how many of the latest training episodes the solved check averages"""
     eval_episodes: int = 20
     """episodes (games against random, on a game) of the final greedy evaluation"""
     save_buffer: bool = True
@@ -137,7 +147,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     game = is_game(env)
     run = TrainingRun("dqn", config, env, checkpoint, outcome_kind="win_rate" if game else "return")
     q_network = make_q_network(env, config).to(device)
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
     buffer = ReplayBuffer(config.buffer_size, observation_shape(env), num_actions(env))
     if checkpoint is not None:
         from agents.checkpoint import restore_rng
@@ -170,10 +180,12 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         extra = (lambda folder: buffer.save(folder / "replay_buffer.npz")) if config.save_buffer else None
         run.save({"model": q_network.state_dict(), "optimizer": optimizer.state_dict()}, rng, extra)
 
+    solved = SolvedCheck(env, config.stop_when_solved and not game, config.solved_return,
+                         config.solved_window)
     obs, info = train_env.reset(seed=config.seed + run.episodes)
     x, mask = vector(obs), info.get("action_mask")
     episode_return, episode_length = 0.0, 0
-    while not run.should_stop():
+    while not solved.solved and not run.should_stop():
         epsilon = linear_schedule(config.start_epsilon, config.end_epsilon,
                                   config.exploration_fraction * config.steps, run.step)
         if game and config.opponent == "self":
@@ -188,6 +200,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         run.advance()
         if terminated or truncated:
             run.record_episode(episode_return, episode_length)
+            solved.update(episode_return)
             obs, info = train_env.reset()
             x, mask = vector(obs), info.get("action_mask")
             episode_return, episode_length = 0.0, 0
@@ -197,13 +210,14 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
                 1.0, config.final_learning_rate_fraction, config.steps, run.step)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
-            sample = buffer.sample(config.batch_size, rng)
-            batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
-            loss = td_loss(q_network, target_network, batch, config.gamma, config.double_dqn)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(q_network.parameters(), config.max_grad_norm)
-            optimizer.step()
+            for _ in range(config.gradient_steps):
+                sample = buffer.sample(config.batch_size, rng)
+                batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
+                loss = td_loss(q_network, target_network, batch, config.gamma, config.double_dqn)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(q_network.parameters(), config.max_grad_norm)
+                optimizer.step()
             if acting_network is not q_network:
                 acting_network.load_state_dict(q_network.state_dict())
             if run.step % 100 < config.train_frequency:
@@ -222,7 +236,8 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     result = evaluate_player(player, env, config.eval_episodes)
     log_evaluation(run, result)
     run.close()
-    return run.summary(**headline(result))
+    figures = {"stopped_by": solved.reason()} if solved.solved else {}
+    return run.summary(**figures, **headline(result))
 
 
 def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str) -> NetworkPlayer:

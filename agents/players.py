@@ -27,10 +27,65 @@ def _human(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any
     return HumanPlayer()
 
 
+def _pubeval(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from agents.pubeval_player import make_pubeval
+
+    return make_pubeval(arg, options, env, seed)
+
+
+def _number(name: str, text: str | None, kind: type, default: float | None = None) -> float | None:
+    """A player's numeric argument or option, or a UsageError naming it."""
+    if text is None or text == "":
+        if default is None:
+            raise UsageError(f"player {name!r} needs a number, e.g. {name}:100")
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        expected = "an integer" if kind is int else "a number"
+        raise UsageError(f"player {name!r}: {text!r} is not {expected}") from None
+    if value <= 0:
+        raise UsageError(f"player {name!r}: {text!r} must be positive")
+    return value
+
+
+def _check_options(name: str, options: dict[str, str], known: tuple[str, ...]) -> None:
+    for key in options:
+        if key not in known:
+            raise UsageError(f"player {name!r}: unknown option {key!r}{closest(key, known)}; options: "
+                             + ", ".join(known))
+
+
+def _mcts(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from search.mcts import MCTSPlayer
+
+    _check_options("mcts", options, ("uct_c", "time"))
+    return MCTSPlayer(
+        simulations=int(_number("mcts", arg, int, 1000)),
+        uct_c=float(_number("mcts", options.get("uct_c"), float, 2.0)),
+        time_limit=_number("mcts", options.get("time"), float) if "time" in options else None,
+        seed=seed,
+    )
+
+
+def _alphabeta(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from search.alphabeta import AlphaBetaPlayer
+
+    _check_options("alphabeta", options, ("time",))
+    return AlphaBetaPlayer(
+        depth=int(_number("alphabeta", arg, int, 4)),
+        time_limit=_number("alphabeta", options.get("time"), float) if "time" in options else None,
+        seed=seed,
+    )
+
+
 # Built-in player name -> (factory(arg, options, env, seed), one-line description). Later issues add to it.
 BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
     "random": (_random, "uniform over the legal moves"),
     "human": (_human, "you, at the terminal"),
+    "mcts": (_mcts, "mcts:SIMS[,uct_c=2][,time=S]: UCT, one C++ random rollout per leaf (default 1000)"),
+    "alphabeta": (_alphabeta, "alphabeta:DEPTH[,time=S]: alpha-beta, iterative deepening (default 4)"),
+    "pubeval": (_pubeval, "Tesauro's public linear backgammon evaluator (backgammon only)"),
 }
 
 

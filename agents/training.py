@@ -133,6 +133,33 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+class SolvedCheck:
+    """Stop a run on a gymnasium env once the mean return of its last `window` training episodes reaches
+    `threshold` (default: the env's `reward_threshold`, 475 on CartPole-v1), like Stable-Baselines3's
+    StopTrainingOnRewardThreshold. The final checkpoint is then the policy that played those episodes."""
+
+    def __init__(self, env: Any, enabled: bool, threshold: float | None, window: int):
+        if window < 1:
+            raise UsageError("--solved-window must be at least 1")
+        spec = getattr(env, "spec", None)
+        if threshold is None and spec is not None:
+            threshold = spec.reward_threshold
+        self.threshold, self.window = threshold, window
+        self.enabled = enabled and threshold is not None
+        self.recent: collections.deque[float] = collections.deque(maxlen=window)
+        self.solved = False
+
+    def update(self, episodic_return: float) -> bool:
+        """Record a finished training episode; True once solved."""
+        self.recent.append(episodic_return)
+        if self.enabled and len(self.recent) == self.window and np.mean(self.recent) >= self.threshold:
+            self.solved = True
+        return self.solved
+
+    def reason(self) -> str:
+        return f"solved (mean of the last {self.window} training returns >= {self.threshold})"
+
+
 class TrainingRun:
     """The run folder, TensorBoard writer, progress bar, stop conditions and checkpoints of one run."""
 

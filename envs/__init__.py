@@ -12,7 +12,12 @@ from typing import Any
 from envs.errors import UsageError, closest
 
 # The toolkit's own games: a name here is loaded from our module before OpenSpiel's registry is asked.
-OWN_GAMES: dict[str, str] = {}
+# A value is the module that registers the game, or (module, registered name) when the registered name
+# differs (ours cannot take a name OpenSpiel's C++ already holds; its game then gets another name here).
+OWN_GAMES: dict[str, str | tuple[str, str]] = {
+    "backgammon": ("envs.backgammon.game", "palaestra_backgammon"),
+    "openspiel_backgammon": ("pyspiel", "backgammon"),
+}
 
 
 def is_game(env: Any) -> bool:
@@ -42,7 +47,10 @@ def make(spec: str, **gym_kwargs: Any) -> Any:
         raise UsageError("empty environment spec")
     base = spec.split("(", 1)[0]
     if base in OWN_GAMES:
-        importlib.import_module(OWN_GAMES[base])
+        entry = OWN_GAMES[base]
+        module, registered = entry if isinstance(entry, tuple) else (entry, base)
+        importlib.import_module(module)
+        spec, base = registered + spec[len(base):], registered
     if ":" in spec and "(" not in base:
         return _make_plugin(spec, **gym_kwargs)
     import gymnasium

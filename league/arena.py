@@ -1,7 +1,12 @@
 """Playing matches: N games between players with seats alternating, every game's moves and result kept.
 
-The arena knows players only through `reset(game, player_id, seed)` and `act(state)`; players are
-built by name in `agents/players.py` and handed over as factories, so games can run in worker processes.
+The arena knows players only through `reset(game, player_id, seed)` and `act(state)`, and imports
+nothing from `agents/`. In one process, players may be live objects, zero-argument factories or names;
+in K worker processes (`workers=K`) they must be names, built in each worker by the `make_player`
+function the caller passes (`agents.players.make_player`; a function travels by its module and name).
+
+Every game is played from its own seed (`seed + game index`) and every player is reset with a seed
+derived from it before the game, so a match gives the same games whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from envs.turn_based import GameRecord, Player, play_game
+from envs.turn_based import Player, play_game
+
+MakePlayer = Callable[..., Player]
+"""`make_player(name, game, seed) -> Player`, e.g. `agents.players.make_player`."""
 
 
 @dataclass
@@ -55,38 +63,175 @@ class MatchResult:
             "points_per_game": self.points / n,
         }
 
+    def add(self, game: dict[str, Any]) -> None:
+        """Count one game record (see `play_games`) from the first player's view."""
+        ours, theirs = game["returns"][game["seat_of_first"]], game["returns"][1 - game["seat_of_first"]]
+        self.points += ours
+        if ours > theirs:
+            self.wins += 1
+        elif ours < theirs:
+            self.losses += 1
+        else:
+            self.draws += 1
+        self.games.append(game)
+
+
+def score_of_first(game: dict[str, Any]) -> float:
+    """1, 0.5 or 0: the first player's result in one game record."""
+    ours, theirs = game["returns"][game["seat_of_first"]], game["returns"][1 - game["seat_of_first"]]
+    return 1.0 if ours > theirs else (0.0 if ours < theirs else 0.5)
+
+
+@dataclass(frozen=True)
+class GameJob:
+    """One game to play: the players in seat order (names) and the game's seed."""
+
+    seats: tuple[str, ...]
+    seed: int
+    seat_of_first: int = 0
+    tag: Any = None
+    """The caller's label (e.g. a pair of player indices), returned in the record."""
+
+
+def match_jobs(names: Sequence[str], games: int, seed: int, tag: Any = None) -> list[GameJob]:
+    """The jobs of a two-player match: the first player takes seat 0 in even games, seat 1 in odd ones."""
+    first, second = names
+    seats = [(first, second), (second, first)]
+    return [GameJob(seats[i % 2], seed + i, i % 2, tag) for i in range(games)]
+
+
+def _record(job: GameJob, actions: list[int], returns: list[float]) -> dict[str, Any]:
+    return {
+        "players": list(job.seats),
+        "seat_of_first": job.seat_of_first,
+        "actions": actions,
+        "returns": returns,
+        "seed": job.seed,
+        "tag": job.tag,
+    }
+
+
+class _GameRunner:
+    """Plays jobs of one env; builds each (name, seat) player once and resets it before every game."""
+
+    def __init__(self, game: Any, make_player: MakePlayer | None, build_seed: int) -> None:
+        self.game = game
+        self.make_player = make_player
+        self.build_seed = build_seed
+        self.players: dict[tuple[str, int], Player] = {}
+
+    def player(self, name: str, seat: int) -> Player:
+        if (name, seat) not in self.players:
+            if self.make_player is None:
+                raise ValueError("players given by name need make_player (agents.players.make_player)")
+            self.players[(name, seat)] = self.make_player(name, self.game, seed=self.build_seed + seat)
+        return self.players[(name, seat)]
+
+    def play(self, job: GameJob) -> dict[str, Any]:
+        seats = [self.player(name, seat) for seat, name in enumerate(job.seats)]
+        record = play_game(self.game, seats, seed=job.seed)
+        return _record(job, record.actions, record.returns)
+
+
+_worker_runners: dict[tuple, _GameRunner] = {}  # in a worker process: one runner per (env, maker, seed)
+
+
+def _play_in_worker(task: tuple[str, MakePlayer, int, list[GameJob]]) -> list[dict[str, Any]]:
+    """Runs in a worker: make the env from its spec (once), then play the jobs."""
+    spec, make_player, build_seed, jobs = task
+    key = (spec, make_player.__module__, make_player.__qualname__, build_seed)
+    if key not in _worker_runners:
+        _worker_runners[key] = _GameRunner(load_game(spec), make_player, build_seed)
+    runner = _worker_runners[key]
+    return [runner.play(job) for job in jobs]
+
+
+def load_game(spec: str) -> Any:
+    """The game named by an env spec (see `envs.make`)."""
+    import envs
+
+    game = envs.make(spec)
+    if not envs.is_game(game):
+        raise ValueError(f"{spec!r} is not a turn-based game")
+    return game
+
+
+def game_spec(game: Any) -> str:
+    """A spec a worker can make `game` from: the spec itself, or a pyspiel.Game's own string."""
+    return game if isinstance(game, str) else str(game)
+
+
+def play_games(
+    game: Any,
+    jobs: Sequence[GameJob],
+    make_player: MakePlayer | None = None,
+    workers: int = 1,
+    pool: Any = None,
+    build_seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Play every job; records in the order of `jobs`, whatever the number of workers.
+
+    `game` is an env spec (needed in workers) or a pyspiel.Game. With `pool` (a `league.workers.WorkerPool`)
+    or `workers > 1`, the jobs run in worker processes, in chunks; else here, one after the other.
+    Each record: {"players" (names, seat order), "seat_of_first", "actions", "returns", "seed", "tag"}.
+    """
+    if pool is None and workers <= 1:
+        runner = _GameRunner(load_game(game) if isinstance(game, str) else game, make_player, build_seed)
+        return [runner.play(job) for job in jobs]
+    if make_player is None:
+        raise ValueError("games in worker processes need player names and make_player")
+    from league.workers import WorkerPool
+
+    own_pool = pool is None
+    pool = pool or WorkerPool(workers)
+    try:
+        chunk = max(1, math.ceil(len(jobs) / (pool.workers * 8)))
+        spec = game_spec(game)
+        tasks = [(spec, make_player, build_seed, list(jobs[i : i + chunk]))
+                 for i in range(0, len(jobs), chunk)]
+        return [record for records in pool.map(_play_in_worker, tasks) for record in records]
+    finally:
+        if own_pool:
+            pool.close()
+
 
 def play_match(
     game: Any,
-    players: Sequence[Player | Callable[[], Player]],
+    players: Sequence[Player | Callable[[], Player] | str],
     games: int = 100,
     seed: int = 0,
     workers: int = 1,
+    *,
+    make_player: MakePlayer | None = None,
+    pool: Any = None,
 ) -> MatchResult:
     """Play `games` games of a two-player game; player 0 takes seat 0 in even games and seat 1 in odd ones.
 
-    `players` are player objects or zero-argument factories. Results are from player 0's view.
+    `players` are two player objects, zero-argument factories, or names (built by `make_player`). With
+    `workers > 1` (or a `pool`), games run in worker processes and `players` must be names and `game` an
+    env spec (a pyspiel.Game is sent as its string). Results are from player 0's view; game i uses seed
+    `seed + i`, so the games are the same for any number of workers.
     """
-    first, second = (p() if callable(p) and not hasattr(p, "act") else p for p in players)
+    if len(players) != 2:
+        raise ValueError("a match has two players")
+    names = [p if isinstance(p, str) else None for p in players]
+    if (workers > 1 or pool is not None) and None in names:
+        raise ValueError("a match in worker processes needs player names, not player objects")
+    if None in names:  # live objects (or factories) here: label them for the records and build them now
+        loaded = load_game(game) if isinstance(game, str) else game
+        runner = _GameRunner(loaded, make_player, seed)
+        labels = ["first", "second"]
+        for k, p in enumerate(players):
+            if isinstance(p, str):
+                p = runner.player(p, k)
+            elif callable(p) and not hasattr(p, "act"):
+                p = p()
+            runner.players.update({(labels[k], 0): p, (labels[k], 1): p})
+        records = [runner.play(job) for job in match_jobs(labels, games, seed)]
+    else:
+        jobs = match_jobs(names, games, seed)  # type: ignore[arg-type]
+        records = play_games(game, jobs, make_player, workers, pool, build_seed=seed)
     result = MatchResult()
-    for index in range(games):
-        seats = [first, second] if index % 2 == 0 else [second, first]
-        record: GameRecord = play_game(game, seats, seed=seed + index)
-        ours = record.returns[0] if index % 2 == 0 else record.returns[1]
-        theirs = record.returns[1] if index % 2 == 0 else record.returns[0]
-        result.points += ours
-        if ours > theirs:
-            result.wins += 1
-        elif ours < theirs:
-            result.losses += 1
-        else:
-            result.draws += 1
-        result.games.append(
-            {
-                "seat_of_first": index % 2,
-                "actions": record.actions,
-                "returns": record.returns,
-                "seed": seed + index,
-            }
-        )
+    for record in records:
+        result.add(record)
     return result

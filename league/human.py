@@ -1,37 +1,166 @@
-"""A human at the terminal as a player: the board is shown, legal moves are listed by name."""
+"""A human at the terminal as a player, and the terminal game loop of `run.py play`.
+
+`HumanPlayer` reads a move: its name as the game prints it (`x(1,1)`, `x3`, `Nf3`), the action number,
+or the name without its player mark (`(1,1)`, `24/23 24/22`). `undo` takes back the human's last move
+and the replies that followed; `quit` (or the end of input) ends the game. A bad entry is answered with
+one line and asked again.
+
+`play_in_terminal(game, players, names, ...)` draws the board (the game's own string form) before the
+first move and after every move, and handles `undo` by replaying the history from the start (OpenSpiel's
+`undo_action` raises in many games). With no human seated, it pauses `delay` seconds between moves.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
+import time
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 
 class QuitGame(Exception):
-    """The human typed `quit`."""
+    """The human typed `quit` (or the input ended)."""
+
+
+class UndoMove(Exception):
+    """The human typed `undo`."""
+
+
+def _loose(text: str) -> str:
+    return re.sub(r"[^a-z0-9/]", "", text.lower())
+
+
+def move_names(state: Any) -> dict[str, int]:
+    """The legal moves of the player to move by name, in action order."""
+    player = state.current_player()
+    return {state.action_to_string(player, a): a for a in state.legal_actions()}
+
+
+def parse_move(entry: str, names: dict[str, int]) -> int | None:
+    """The action an entry names, or None: an exact name, an action number, or a loose form of a name."""
+    entry = entry.strip()
+    if entry in names:
+        return names[entry]
+    if entry.lstrip("-").isdigit() and int(entry) in names.values():
+        return int(entry)
+    loose = _loose(entry)
+    if not loose:
+        return None
+    matches = set()
+    for name, action in names.items():
+        short = name.split(" - ", 1)[-1]  # backgammon: "52 - 24/22/21"
+        forms = {_loose(name), _loose(short), _loose(re.sub(r"^[a-zA-Z](?=\()", "", name))}
+        if loose in forms:
+            matches.add(action)
+    return matches.pop() if len(matches) == 1 else None
 
 
 class HumanPlayer:
     """Reads a move from the terminal: its name (as the game prints it) or its action number."""
 
-    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None):
+    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None, show_board: bool = True):
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
+        self.show_board = show_board
+        self.can_undo = False
+        self.player_id = 0
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         self.player_id = player_id
 
     def act(self, state: Any) -> int:
         player = state.current_player()
-        names = {state.action_to_string(player, a): a for a in state.legal_actions()}
-        print(f"\n{state}\nlegal moves: {' '.join(names)}", file=self.stdout)
+        names = move_names(state)
+        listing = (", " if any(" " in n for n in names) else " ").join(names)
+        if self.show_board:
+            print(f"\n{state}", file=self.stdout)
+        extra = "undo, quit" if self.can_undo else "quit"
+        print(f"legal moves: {listing}   (or: {extra})", file=self.stdout)
         while True:
             print(f"player {player} move> ", end="", file=self.stdout, flush=True)
             line = self.stdin.readline()
-            if not line or line.strip() == "quit":
-                raise QuitGame()
             entry = line.strip()
-            if entry in names:
-                return names[entry]
-            if entry.lstrip("-").isdigit() and int(entry) in names.values():
-                return int(entry)
-            print(f"{entry!r} is not a legal move; legal: {' '.join(names)}", file=self.stdout)
+            if not line or entry.lower() in ("quit", "exit", "q"):
+                raise QuitGame()
+            if entry.lower() == "undo":
+                if self.can_undo:
+                    raise UndoMove()
+                print("nothing to undo yet", file=self.stdout)
+                continue
+            action = parse_move(entry, names)
+            if action is not None:
+                return action
+            print(f"{entry!r} is not a legal move; legal: {listing}", file=self.stdout)
+
+
+def _replay(game: Any, history: Sequence[int]) -> Any:
+    state = game.new_initial_state()
+    for action in history:
+        state.apply_action(action)
+    return state
+
+
+def play_in_terminal(
+    game: Any,
+    players: Sequence[Any],
+    names: Sequence[str],
+    seed: int = 0,
+    delay: float = 0.0,
+    stdout: TextIO | None = None,
+) -> list[float]:
+    """Play one game at the terminal, seat i = `players[i]`; returns the returns. Raises QuitGame on quit."""
+    import numpy as np
+
+    from envs.turn_based import sample_chance
+
+    out = stdout or sys.stdout
+    rng = np.random.default_rng(seed)
+    humans = [isinstance(p, HumanPlayer) for p in players]
+    for seat, player in enumerate(players):
+        player.reset(game, seat, seed + 7919 * (seat + 1))
+        if humans[seat]:
+            player.show_board = False
+    history: list[int] = []
+    movers: list[int] = []  # who made each move in `history` (-1: chance)
+    state = game.new_initial_state()
+    print(f"{game}: " + ", ".join(f"player {k} = {n}" for k, n in enumerate(names)), file=out)
+    print(f"\n{state}", file=out)
+    while not state.is_terminal():
+        if state.is_chance_node():
+            action, mover = sample_chance(state, rng), -1
+            print(f"chance: {state.action_to_string(action)}", file=out)
+        else:
+            mover = state.current_player()
+            player = players[mover]
+            if humans[mover]:
+                player.can_undo = mover in movers
+                try:
+                    action = int(player.act(state.clone()))
+                except UndoMove:
+                    cut = len(movers) - 1 - movers[::-1].index(mover)  # the human's last move
+                    del history[cut:], movers[cut:]
+                    state = _replay(game, history)
+                    print(f"took back player {mover}'s last move and the replies after it", file=out)
+                    print(f"\n{state}", file=out)
+                    continue
+            else:
+                if delay > 0 and not any(humans):
+                    time.sleep(delay)
+                action = int(player.act(state.clone()))
+            if action not in state.legal_actions():
+                raise ValueError(f"player {mover} ({names[mover]}) chose illegal action {action}")
+            print(f"player {mover} ({names[mover]}) plays {state.action_to_string(mover, action)}", file=out)
+        state.apply_action(action)
+        history.append(action)
+        movers.append(mover)
+        print(f"\n{state}", file=out)
+    returns = [float(r) for r in state.returns()]
+    best = max(returns)
+    winners = [k for k, r in enumerate(returns) if r == best]
+    if len(winners) == len(returns):
+        verdict = "draw"
+    else:
+        verdict = " and ".join(f"player {k} ({names[k]})" for k in winners) + " wins"
+    print(f"game over: {verdict}; returns {returns}", file=out)
+    return returns

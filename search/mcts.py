@@ -14,6 +14,9 @@ per-player returns assuming a zero-sum game.
 - `BatchedPUCT(game, evaluator, config)`: `search(states)` runs PUCT on B games at once, one simulation
   step for all trees at a time, and calls the evaluator once per step with every leaf of every tree
   (several per tree with virtual loss); trees are reused between moves by matching move histories.
+  The statistics of all its trees live in one edge pool (flat arrays; each node's arrays are views of
+  its slice), so with one leaf per tree a step selects a child at every node of a tree level, and
+  backs up every path, in a few numpy calls across all trees.
 - `PUCTPlayer(evaluator, config, seed)`: the one-game player built on `BatchedPUCT`.
 
 The evaluator contract (DESIGN.md): `evaluate(states) -> (priors [B, num_distinct_actions] masked and
@@ -169,8 +172,92 @@ def _backup(path: list[tuple[Node, int]], returns: Sequence[float], vl: float = 
             S[i, 1] = n**-0.5 if node.P is None else node.P.item(i) / (1.0 + n)
 
 
-def _expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float) -> list[Node]:
-    """PUCT nodes for evaluated decision states, their arrays cut from one block per batch.
+class _EdgePool:
+    """The statistics of every edge of a set of PUCT trees, in flat arrays; a node's `N`, `W`, `S`, `P` and
+    `prior` are views of its slice `[offset, offset + len(actions))`, so per-node code reads them as
+    before while a simulation step can select in and back up into all trees with a few numpy calls.
+
+    A pooled node's `offset` is the start of its slice. `nodes` lists the pooled nodes in slice order.
+    When the arrays fill up they are doubled and every node's views re-pointed; `compact` starts a
+    fresh pool holding only the trees under given roots (a node not kept keeps its old arrays).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        capacity = max(int(capacity), 64)
+        self.N = np.zeros(capacity)
+        self.W = np.zeros(capacity)
+        self.S = np.zeros((capacity, 2))
+        self.P = np.zeros(capacity)
+        self.prior = np.zeros(capacity)
+        self.top = 0
+        self.nodes: list[Node] = []
+
+    @property
+    def capacity(self) -> int:
+        return len(self.N)
+
+    def _point(self, node: Node) -> None:
+        a = node.offset
+        b = a + len(node.actions)
+        node.N, node.W, node.S = self.N[a:b], self.W[a:b], self.S[a:b]
+        if node.cdf is None:
+            node.P, node.prior = self.P[a:b], self.prior[a:b]
+
+    def reserve(self, edges: int) -> None:
+        """Room for `edges` more edges (doubling the arrays, and re-pointing every node, if needed)."""
+        if self.top + edges <= self.capacity:
+            return
+        capacity = max(2 * self.capacity, self.top + edges)
+        for name in ("N", "W", "S", "P", "prior"):
+            old = getattr(self, name)
+            new = np.zeros((capacity, *old.shape[1:]))
+            new[: self.top] = old[: self.top]
+            setattr(self, name, new)
+        for node in self.nodes:
+            self._point(node)
+
+    def add(self, node: Node, fpu: float = 0.0) -> None:
+        """Give `node` (decision or chance, not terminal) its slice: zero counts, `fpu` as its values."""
+        n = len(node.actions)
+        self.reserve(n)
+        node.offset = self.top
+        self.S[self.top : self.top + n, 0] = fpu
+        self.top += n
+        self.nodes.append(node)
+        self._point(node)
+
+    def compact(self, roots: Sequence[Node], extra: int) -> _EdgePool:
+        """A new pool with the trees under `roots` (their statistics copied) and room for `extra` edges."""
+        live: list[Node] = []
+        seen: set[int] = set()
+        stack = [r for r in roots if r is not None]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen or node.returns is not None:
+                continue
+            seen.add(id(node))
+            live.append(node)
+            stack.extend(child for child in node.children if child is not None)
+        pool = _EdgePool(sum(len(node.actions) for node in live) + extra)
+        for node in live:
+            n = len(node.actions)
+            pool.reserve(n)
+            node.offset = pool.top
+            b = pool.top + n
+            pool.N[pool.top : b] = node.N
+            pool.W[pool.top : b] = node.W
+            pool.S[pool.top : b] = node.S
+            if node.cdf is None:
+                pool.P[pool.top : b] = node.P
+                pool.prior[pool.top : b] = node.prior
+            pool.top = b
+            pool.nodes.append(node)
+            pool._point(node)
+        return pool
+
+
+def _expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float, pool: _EdgePool) -> list[Node]:
+    """PUCT nodes for evaluated decision states, their statistics in `pool`.
 
     Priors are gathered at the legal actions and renormalised there (uniform if the evaluator gave
     them no mass). The evaluation counts as each node's first visit.
@@ -178,26 +265,35 @@ def _expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float) -> list
     nodes = [Node(state, 1, arrays=False) for state in states]
     counts = [len(node.actions) for node in nodes]
     total = sum(counts)
-    rows = np.repeat(np.arange(len(nodes)), counts)
-    cols = np.fromiter(itertools.chain.from_iterable(node.actions for node in nodes), np.int64, total)
-    p = np.asarray(priors, dtype=np.float64)[rows, cols]
-    starts = np.cumsum([0, *counts[:-1]])
-    sums = np.add.reduceat(p, starts)
-    if np.any(np.abs(sums - 1.0) > 1e-3):
-        for j in np.flatnonzero(np.abs(sums - 1.0) > 1e-3).tolist():
-            a, n = int(starts[j]), counts[j]
-            p[a : a + n] = p[a : a + n] / sums[j] if sums[j] > 0 else 1.0 / n
-    N = np.zeros(total)
-    W = np.zeros(total)
-    S = np.empty((total, 2))
-    S[:, 0] = fpu
-    S[:, 1] = p
-    a = 0
+    if len(nodes) == 1:  # one search of one game: plain numpy indexing costs a fraction of the batch path
+        n = counts[0]
+        p = np.asarray(priors[0], dtype=np.float64)[nodes[0].actions]
+        mass = float(p.sum())
+        if abs(mass - 1.0) > 1e-3:
+            p = p / mass if mass > 0 else np.full(n, 1.0 / n)
+    else:
+        rows = np.repeat(np.arange(len(nodes)), counts)
+        cols = np.fromiter(itertools.chain.from_iterable(node.actions for node in nodes), np.int64, total)
+        p = np.asarray(priors, dtype=np.float64)[rows, cols]
+        starts = np.cumsum([0, *counts[:-1]])
+        sums = np.add.reduceat(p, starts)
+        if np.any(np.abs(sums - 1.0) > 1e-3):
+            for j in np.flatnonzero(np.abs(sums - 1.0) > 1e-3).tolist():
+                a, n = int(starts[j]), counts[j]
+                p[a : a + n] = p[a : a + n] / sums[j] if sums[j] > 0 else 1.0 / n
+    pool.reserve(total)
+    a = pool.top
+    b = a + total
+    pool.S[a:b, 0] = fpu
+    pool.S[a:b, 1] = p
+    pool.P[a:b] = p
+    pool.prior[a:b] = p
     for node, n in zip(nodes, counts, strict=True):
-        b = a + n
-        node.N, node.W, node.S, node.P = N[a:b], W[a:b], S[a:b], p[a:b]
-        node.prior = node.P
-        a = b
+        node.offset = a
+        pool._point(node)
+        a += n
+    pool.top = b
+    pool.nodes.extend(nodes)
     return nodes
 
 
@@ -451,6 +547,11 @@ def _leaf_returns(value: float, player: int, num_players: int) -> list[float]:
     return returns
 
 
+VECTORISED_MIN_TREES = 16
+"""From this many trees on, a one-leaf step selects and backs up across trees with numpy (`_step_one_leaf`);
+below it, numpy's fixed cost per call outweighs the saving and the step walks each tree in Python."""
+
+
 class BatchedPUCT:
     """PUCT over B games at once: one evaluator call per simulation step for all trees."""
 
@@ -469,6 +570,7 @@ class BatchedPUCT:
         self.num_players = game.num_players()
         self.num_actions = game.num_distinct_actions()
         self.roots: list[Node | None] = []
+        self.pool = _EdgePool(0)
         self.last_stats = SearchStats()
 
     def reset(self) -> None:
@@ -509,10 +611,14 @@ class BatchedPUCT:
                 fresh.append(b)
                 root = None
             found.append(root)
+        width = max(len(state.legal_actions()) for state in states)
+        room = (B * (sims + 1)) * width
+        live = [root for root in found if root is not None]
+        self.pool = self.pool.compact(live, room) if live else _EdgePool(room)
         if fresh:
             fresh_states = [states[b].clone() for b in fresh]
             priors, _ = self._call_evaluator(fresh_states, stats)
-            for b, node in zip(fresh, _expand(fresh_states, priors, cfg.fpu), strict=True):
+            for b, node in zip(fresh, _expand(fresh_states, priors, cfg.fpu, self.pool), strict=True):
                 node.history = histories[b]
                 found[b] = node
             stats.nodes += len(fresh)
@@ -521,9 +627,9 @@ class BatchedPUCT:
         for root in roots:
             if add_noise and cfg.dirichlet_epsilon > 0:
                 noise = self.rng.dirichlet([cfg.dirichlet_alpha] * len(root.actions))
-                root.P = (1 - cfg.dirichlet_epsilon) * root.prior + cfg.dirichlet_epsilon * noise
+                root.P[:] = (1 - cfg.dirichlet_epsilon) * root.prior + cfg.dirichlet_epsilon * noise
             else:
-                root.P = root.prior
+                root.P[:] = root.prior
             root.S[:, 1] = root.P / (1.0 + root.N)
         self.roots = list(roots)
         done = 0
@@ -540,8 +646,117 @@ class BatchedPUCT:
         self.last_stats = stats
         return counts
 
+    def _unevaluated_node(self, state: pyspiel.State) -> Node:
+        """A terminal or chance node (no evaluation); a chance node's counts go into the pool."""
+        if state.is_terminal():
+            return Node(state, 0.0)
+        node = Node(state, 0.0, arrays=False)
+        self.pool.add(node)
+        return node
+
+    def _step_one_leaf(self, roots: list[Node], stats: SearchStats) -> None:
+        """One simulation step with one leaf per tree (no virtual loss), then one evaluator call.
+
+        The fast path of batched self-play, vectorised across trees: all trees descend one level at a
+        time, the children of every decision node on that level scored and chosen in a few numpy calls
+        on the edge pool; after the evaluator call, every edge of every path is backed up at once.
+        Trees are separate, so no edge occurs twice in one step.
+        """
+        pool = self.pool
+        c = self.config.c_puct
+        rand, child_of = self.py_rng.random, pyspiel.State.child
+        leaf_states: list[pyspiel.State] = []
+        leaf_paths: list[list[tuple[Node, int]]] = []
+        ended: list[tuple[list[tuple[Node, int]], list[float]]] = []  # paths that reached a terminal
+        paths: list[list[tuple[Node, int]]] = [[] for _ in roots]
+        nodes: list[Node] = list(roots)
+        created = 0
+        while nodes:
+            # A child for every node on this level: decision nodes all at once, chance nodes by sampling.
+            choices: list[int] = [0] * len(nodes)
+            deciding = [k for k, node in enumerate(nodes) if node.cdf is None and node.returns is None]
+            if deciding:
+                at = [nodes[k] for k in deciding]
+                offsets = np.array([node.offset for node in at])
+                counts = np.array([len(node.actions) for node in at])
+                visits = np.array([node.visits for node in at])
+                columns = np.arange(counts.max())
+                index = offsets[:, None] + columns
+                outside = columns >= counts[:, None]
+                index[outside] = 0
+                S = pool.S
+                scores = S[index, 0] + (c * np.sqrt(visits))[:, None] * S[index, 1]
+                scores[outside] = -np.inf
+                for k, i in zip(deciding, scores.argmax(axis=1).tolist(), strict=True):
+                    choices[k] = i
+            next_paths: list[list[tuple[Node, int]]] = []
+            next_nodes: list[Node] = []
+            add_path, add_node = next_paths.append, next_nodes.append
+            for path, node, i in zip(paths, nodes, choices, strict=True):
+                if node.returns is not None:  # terminal: exact value, no evaluation
+                    ended.append((path, node.returns))
+                    continue
+                cdf = node.cdf
+                if cdf is not None:
+                    i = min(bisect_right(cdf, rand()), len(cdf) - 1)
+                path.append((node, i))
+                child = node.children[i]
+                if child is None:
+                    leaf = child_of(node.state, node.actions[i])
+                    if not (leaf.is_terminal() or leaf.is_chance_node()):
+                        leaf_states.append(leaf)
+                        leaf_paths.append(path)
+                        continue
+                    child = node.children[i] = self._unevaluated_node(leaf)
+                    created += 1
+                add_path(path)
+                add_node(child)
+            paths, nodes = next_paths, next_nodes
+        stats.nodes += created
+        stats.simulations += len(ended)
+        new_nodes: list[Node] = []
+        values: list[float] = []
+        if leaf_states:
+            priors, leaf_values = self._call_evaluator(leaf_states, stats)
+            new_nodes = _expand(leaf_states, priors, self.config.fpu, self.pool)
+            values = leaf_values.tolist()
+            stats.nodes += len(new_nodes)
+            stats.simulations += len(new_nodes)
+        edges: list[int] = []
+        returns: list[float] = []
+        add_edge, add_return = edges.append, returns.append
+        others = max(self.num_players - 1, 1)
+        for path, leaf_node, value in zip(leaf_paths, new_nodes, values, strict=True):
+            parent, i = path[-1]
+            parent.children[i] = leaf_node
+            leaf_player = leaf_node.player
+            other = -value / others
+            for node, i in path:
+                node.visits += 1.0
+                add_edge(node.offset + i)
+                p = node.player
+                add_return(value if p == leaf_player else (other if p >= 0 else 0.0))
+        for path, exact in ended:
+            for node, i in path:
+                node.visits += 1.0
+                add_edge(node.offset + i)
+                p = node.player
+                add_return(exact[p] if p >= 0 else 0.0)
+        if not edges:
+            return
+        e = np.array(edges)
+        n = pool.N[e] + 1.0
+        w = pool.W[e] + np.array(returns)  # chance edges add 0: their values are never read
+        pool.N[e] = n
+        pool.W[e] = w
+        pool.S[e, 0] = w / n
+        pool.S[e, 1] = pool.P[e] / (1.0 + n)
+
     def _step(self, roots: list[Node], leaves_per_tree: int, stats: SearchStats) -> None:
         """One simulation step: up to `leaves_per_tree` leaves per tree, then one evaluator call."""
+        if leaves_per_tree == 1 and len(roots) >= VECTORISED_MIN_TREES:
+            self._step_one_leaf(roots, stats)
+            return
         c = self.config.c_puct
         vl = self.config.virtual_loss if leaves_per_tree > 1 else 0.0
         coef = np.array([1.0, 0.0])
@@ -583,7 +798,7 @@ class BatchedPUCT:
                         if j is None:
                             leaf = node.state.child(node.actions[i])
                             if leaf.is_terminal() or leaf.is_chance_node():
-                                child = Node(leaf, 0.0)
+                                child = self._unevaluated_node(leaf)
                                 node.children[i] = child
                                 stats.nodes += 1
                                 node = child
@@ -598,7 +813,7 @@ class BatchedPUCT:
             return
         priors, values = self._call_evaluator(leaf_states, stats)
         values = values.tolist()
-        new_nodes = _expand(leaf_states, priors, self.config.fpu)
+        new_nodes = _expand(leaf_states, priors, self.config.fpu, self.pool)
         stats.nodes += len(new_nodes)
         n_players = self.num_players
         for path, j in waiting:
