@@ -24,7 +24,7 @@ import tyro
 from envs.errors import UsageError, closest
 
 # The default main job, run by `python run.py` and `make run`: change this one line to change it.
-DEFAULT_JOB = ["train", "dqn", "--env", "CartPole-v1", "--steps", "60000"]
+DEFAULT_JOB = ["train", "dqn", "--env", "CartPole-v1"]
 
 COMMANDS = {
     "train": "train an algorithm: train ALGO --env SPEC [options]; train ALGO --help lists its options",
@@ -128,13 +128,18 @@ def command_eval(argv: list[str]) -> int:
     player = load_checkpoint_player(args.checkpoint, env, device=args.device)
     result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
     if envs.is_game(env):
+        multi_point = env.max_utility() > 1  # backgammon: a game is worth 1, 2 or 3 points
+        points = f", points per game {result['points_per_game']:+.3f}" if multi_point else ""
         print(
             f"{args.checkpoint} vs {args.opponent} on {env}: {result['games']} games, "
             f"win {result['win_rate']:.3f}, draw {result['draw_rate']:.3f}, loss {result['loss_rate']:.3f}, "
             f"score {result['score']:.3f} (95% interval {result['score_low']:.3f}-{result['score_high']:.3f})"
+            + points
         )
         out = {k: result[k] for k in ("games", "win_rate", "draw_rate", "loss_rate", "score")}
         out["score_interval"] = [result["score_low"], result["score_high"]]
+        if multi_point:
+            out["points_per_game"] = result["points_per_game"]
     else:
         print(
             f"{args.checkpoint} on {checkpoint['env_spec']}: {args.episodes} episodes, "
