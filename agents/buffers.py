@@ -8,7 +8,10 @@ import numpy as np
 
 
 class ReplayBuffer:
-    """Transitions (obs, action, reward, next_obs, done, next legal mask) in a ring of fixed capacity."""
+    """Transitions (obs, action, reward, next_obs, discount, next legal mask) in a ring of fixed capacity.
+
+    `discount` multiplies the value of `next_obs` in a target: gamma^k after k steps, 0 after the end.
+    """
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int):
         self.capacity = capacity
@@ -16,18 +19,18 @@ class ReplayBuffer:
         self.next_obs = np.zeros((capacity, *obs_shape), dtype=np.float32)
         self.actions = np.zeros(capacity, dtype=np.int64)
         self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.dones = np.zeros(capacity, dtype=np.float32)
+        self.discounts = np.zeros(capacity, dtype=np.float32)
         self.next_masks = np.ones((capacity, num_actions), dtype=bool)
         self.size = 0
         self.position = 0
 
-    def add(self, obs, action: int, reward: float, next_obs, done: bool, next_mask=None) -> None:
+    def add(self, obs, action: int, reward: float, next_obs, discount: float, next_mask=None) -> None:
         i = self.position
         self.obs[i] = obs
         self.actions[i] = action
         self.rewards[i] = reward
         self.next_obs[i] = next_obs
-        self.dones[i] = float(done)
+        self.discounts[i] = discount
         self.next_masks[i] = True if next_mask is None else next_mask
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
@@ -39,7 +42,7 @@ class ReplayBuffer:
             "actions": self.actions[index],
             "rewards": self.rewards[index],
             "next_obs": self.next_obs[index],
-            "dones": self.dones[index],
+            "discounts": self.discounts[index],
             "next_masks": self.next_masks[index],
         }
 
@@ -53,7 +56,7 @@ class ReplayBuffer:
             next_obs=self.next_obs[:n],
             actions=self.actions[:n],
             rewards=self.rewards[:n],
-            dones=self.dones[:n],
+            discounts=self.discounts[:n],
             next_masks=self.next_masks[:n],
             position=np.int64(self.position),
         )
@@ -62,7 +65,7 @@ class ReplayBuffer:
     def load(self, path: str | Path) -> None:
         with np.load(path, allow_pickle=False) as data:
             n = len(data["actions"])
-            for name in ("obs", "next_obs", "actions", "rewards", "dones", "next_masks"):
+            for name in ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks"):
                 getattr(self, name)[:n] = data[name]
             self.size = n
             self.position = int(data["position"])

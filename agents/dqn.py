@@ -8,6 +8,7 @@ apply to the greedy choice, to exploration and to the bootstrapped target.
 
 from __future__ import annotations
 
+import collections
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -30,13 +31,13 @@ from envs.turn_based import OpponentEnv
 
 @dataclass(frozen=True)
 class Config(TrainConfig):
-    """DQN. The defaults solve CartPole-v1 within 60k steps; for connect_four try --steps 300000."""
+    """DQN. The defaults solve CartPole-v1; docs/results.md gives the flags used on connect_four."""
 
     env: str = "CartPole-v1"
     """environment: a gymnasium id with Discrete actions, an OpenSpiel game string, or module:factory"""
-    steps: int = 60_000
+    steps: int = 100_000
     """environment steps to train for in total (the learner's moves, in games)"""
-    hidden_sizes: tuple[int, ...] = (256, 256)
+    hidden_sizes: tuple[int, ...] = (128, 128)
     """hidden layer sizes of the Q-network's MLP"""
     learning_rate: float = 2.3e-3
     """Adam learning rate at the start"""
@@ -48,11 +49,13 @@ class Config(TrainConfig):
     """transitions per gradient step"""
     gamma: float = 0.99
     """discount factor"""
+    n_step: int = 3
+    """bootstrap after n steps: the target sums n discounted rewards, then gamma^n max Q_target"""
     learning_starts: int = 1_000
     """steps of experience before learning begins"""
     train_frequency: int = 4
     """environment steps between training rounds"""
-    gradient_steps: int = 1
+    gradient_steps: int = 2
     """gradient steps per training round"""
     target_update_interval: int = 250
     """environment steps between copies of the Q-network into the target network"""
@@ -69,13 +72,15 @@ class Config(TrainConfig):
     opponent: str = "random"
     """opponent on a turn-based game: 'self' (the current network), random, or any player name"""
     stop_when_solved: bool = True
-    """on a gymnasium env, stop once the mean return of the last `solved_window` training episodes reaches
-    `solved_return` (the final checkpoint is the policy that played them)"""
+    """on a gymnasium env, stop once the mean return of the last `solved_window` training episodes and a
+    greedy check of the current network both reach `solved_return` (see agents/training.py SolvedCheck)"""
     solved_return: float | None = None
     """the mean training return that counts as solved (default: the env's reward_threshold: 475 on
     CartPole-v1)"""
     solved_window: int = 20
     """how many of the latest training episodes the solved check averages"""
+    solved_check_episodes: int = 10
+    """greedy episodes that confirm a solved window before the run stops"""
     eval_episodes: int = 20
     """episodes (games against random, on a game) of the final greedy evaluation"""
     save_buffer: bool = True
@@ -107,8 +112,13 @@ class SelfPlayOpponent:
         return epsilon_greedy(self.q_network, obs, mask, self.epsilon, self.rng)
 
 
-def epsilon_greedy(q_network: torch.nn.Module, obs: np.ndarray, mask: np.ndarray | None, epsilon: float,
-                   rng: np.random.Generator) -> int:
+def epsilon_greedy(
+    q_network: torch.nn.Module,
+    obs: np.ndarray,
+    mask: np.ndarray | None,
+    epsilon: float,
+    rng: np.random.Generator,
+) -> int:
     """A random legal action with probability epsilon, else the legal action of highest Q-value."""
     if rng.random() < epsilon:
         if mask is None:
@@ -125,9 +135,48 @@ def q_network_out_size(q_network: torch.nn.Module) -> int:
     return q_network.layers[-1].out_features
 
 
-def td_loss(q_network: torch.nn.Module, target_network: torch.nn.Module, batch: dict[str, torch.Tensor],
-            gamma: float, double_dqn: bool) -> torch.Tensor:
-    """Huber loss between Q(s, a) and r + gamma * max over legal a' of Q_target(s', a') (0 after the end)."""
+class NStepWindow:
+    """Turns one-step transitions into n-step ones: the discounted sum of up to n rewards, the state n steps
+    later and the discount gamma^k to apply to its value (0 when the episode terminated before)."""
+
+    def __init__(self, n: int, gamma: float):
+        self.n, self.gamma = n, gamma
+        self.pending: collections.deque = collections.deque()
+
+    def push(
+        self,
+        obs: np.ndarray,
+        action: int,
+        reward: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+        next_mask: np.ndarray | None,
+    ) -> list[tuple]:
+        """Add one step; returns the transitions that are now complete."""
+        self.pending.append((obs, action, reward))
+        complete = []
+        if terminated or truncated:
+            while self.pending:
+                complete.append(self._pop(next_obs, terminated, next_mask))
+        elif len(self.pending) == self.n:
+            complete.append(self._pop(next_obs, False, next_mask))
+        return complete
+
+    def _pop(self, next_obs: np.ndarray, terminated: bool, next_mask: np.ndarray | None) -> tuple:
+        n_step_return = sum(self.gamma**i * r for i, (_, _, r) in enumerate(self.pending))
+        discount = 0.0 if terminated else self.gamma ** len(self.pending)
+        obs, action, _ = self.pending.popleft()
+        return obs, action, n_step_return, next_obs, discount, next_mask
+
+
+def td_loss(
+    q_network: torch.nn.Module,
+    target_network: torch.nn.Module,
+    batch: dict[str, torch.Tensor],
+    double_dqn: bool,
+) -> torch.Tensor:
+    """Huber loss between Q(s, a) and R + discount * max over legal a' of Q_target(s', a')."""
     with torch.no_grad():
         next_target = mask_logits(target_network(batch["next_obs"]), batch["next_masks"])
         if double_dqn:
@@ -135,7 +184,7 @@ def td_loss(q_network: torch.nn.Module, target_network: torch.nn.Module, batch: 
             next_value = next_target.gather(1, next_online.argmax(1, keepdim=True)).squeeze(1)
         else:
             next_value = next_target.max(1).values
-        target = batch["rewards"] + gamma * (1.0 - batch["dones"]) * next_value
+        target = batch["rewards"] + batch["discounts"] * next_value
     predicted = q_network(batch["obs"]).gather(1, batch["actions"].unsqueeze(1)).squeeze(1)
     return F.smooth_l1_loss(predicted, target)
 
@@ -180,40 +229,50 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         extra = (lambda folder: buffer.save(folder / "replay_buffer.npz")) if config.save_buffer else None
         run.save({"model": q_network.state_dict(), "optimizer": optimizer.state_dict()}, rng, extra)
 
-    solved = SolvedCheck(env, config.stop_when_solved and not game, config.solved_return,
-                         config.solved_window)
+    window = NStepWindow(config.n_step, config.gamma)
+    solved = SolvedCheck(
+        config.env,
+        env,
+        config.stop_when_solved and not game,
+        config.solved_return,
+        config.solved_window,
+        config.solved_check_episodes,
+    )
     obs, info = train_env.reset(seed=config.seed + run.episodes)
     x, mask = vector(obs), info.get("action_mask")
     episode_return, episode_length = 0.0, 0
     while not solved.solved and not run.should_stop():
-        epsilon = linear_schedule(config.start_epsilon, config.end_epsilon,
-                                  config.exploration_fraction * config.steps, run.step)
+        epsilon = linear_schedule(
+            config.start_epsilon, config.end_epsilon, config.exploration_fraction * config.steps, run.step
+        )
         if game and config.opponent == "self":
             opponent.epsilon = epsilon
         action = epsilon_greedy(acting_network, x, mask, epsilon, rng)
         obs, reward, terminated, truncated, info = train_env.step(action)
         next_x, next_mask = vector(obs), info.get("action_mask")
-        buffer.add(x, action, reward, next_x, terminated, next_mask)
+        for transition in window.push(x, action, float(reward), next_x, terminated, truncated, next_mask):
+            buffer.add(*transition)
         x, mask = next_x, next_mask
         episode_return += float(reward)
         episode_length += 1
         run.advance()
         if terminated or truncated:
             run.record_episode(episode_return, episode_length)
-            solved.update(episode_return)
+            solved.update(episode_return, lambda: NetworkPlayer(copy.deepcopy(q_network).cpu(), env))
             obs, info = train_env.reset()
             x, mask = vector(obs), info.get("action_mask")
             episode_return, episode_length = 0.0, 0
 
         if run.step > config.learning_starts and run.step % config.train_frequency == 0:
             learning_rate = config.learning_rate * linear_schedule(
-                1.0, config.final_learning_rate_fraction, config.steps, run.step)
+                1.0, config.final_learning_rate_fraction, config.steps, run.step
+            )
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
             for _ in range(config.gradient_steps):
                 sample = buffer.sample(config.batch_size, rng)
                 batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
-                loss = td_loss(q_network, target_network, batch, config.gamma, config.double_dqn)
+                loss = td_loss(q_network, target_network, batch, config.double_dqn)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(q_network.parameters(), config.max_grad_norm)

@@ -134,30 +134,60 @@ def _versions() -> dict[str, str]:
 
 
 class SolvedCheck:
-    """Stop a run on a gymnasium env once the mean return of its last `window` training episodes reaches
-    `threshold` (default: the env's `reward_threshold`, 475 on CartPole-v1), like Stable-Baselines3's
-    StopTrainingOnRewardThreshold. The final checkpoint is then the policy that played those episodes."""
+    """Stop a run on a gymnasium env once it is solved, as Stable-Baselines3's EvalCallback with
+    StopTrainingOnRewardThreshold does: when the mean return of the last `window` training episodes
+    reaches `threshold` (default: the env's `reward_threshold`, 475 on CartPole-v1), the current network
+    plays `check_episodes` greedy episodes on a separate copy of the env (seeds from 10,000 on, apart
+    from the final evaluation's); the run stops when those reach the threshold too. The final checkpoint
+    is then exactly the network that passed."""
 
-    def __init__(self, env: Any, enabled: bool, threshold: float | None, window: int):
-        if window < 1:
-            raise UsageError("--solved-window must be at least 1")
+    CHECK_SEED = 10_000
+
+    def __init__(
+        self,
+        env_spec: str,
+        env: Any,
+        enabled: bool,
+        threshold: float | None,
+        window: int,
+        check_episodes: int = 10,
+    ):
+        if window < 1 or check_episodes < 1:
+            raise UsageError("--solved-window and --solved-check-episodes must be at least 1")
         spec = getattr(env, "spec", None)
         if threshold is None and spec is not None:
             threshold = spec.reward_threshold
-        self.threshold, self.window = threshold, window
+        self.env_spec, self.threshold, self.window = env_spec, threshold, window
+        self.check_episodes = check_episodes
         self.enabled = enabled and threshold is not None
         self.recent: collections.deque[float] = collections.deque(maxlen=window)
+        self.check_env: Any = None
+        self.checks = 0
         self.solved = False
 
-    def update(self, episodic_return: float) -> bool:
-        """Record a finished training episode; True once solved."""
+    def update(self, episodic_return: float, make_player: Callable[[], Any]) -> bool:
+        """Record a finished training episode; True once solved (the greedy check passed)."""
         self.recent.append(episodic_return)
-        if self.enabled and len(self.recent) == self.window and np.mean(self.recent) >= self.threshold:
-            self.solved = True
+        if not self.enabled or len(self.recent) < self.window or np.mean(self.recent) < self.threshold:
+            return False
+        from agents.evaluation import evaluate_player
+
+        if self.check_env is None:
+            import envs
+
+            self.check_env = envs.make(self.env_spec)
+        self.checks += 1
+        result = evaluate_player(make_player(), self.check_env, self.check_episodes, seed=self.CHECK_SEED)
+        self.solved = result["mean_return"] >= self.threshold
+        if not self.solved:
+            self.recent.clear()  # check again only after a fresh window of training episodes
         return self.solved
 
     def reason(self) -> str:
-        return f"solved (mean of the last {self.window} training returns >= {self.threshold})"
+        return (
+            f"solved (the last {self.window} training returns and {self.check_episodes} greedy "
+            f"episodes reached {self.threshold}; greedy checks: {self.checks})"
+        )
 
 
 class TrainingRun:

@@ -150,15 +150,15 @@ def check_mixed_precision(device: str) -> dict:
         "actions": torch.randint(0, 2, (256,), device=device),
         "rewards": torch.ones(256, device=device),
         "next_obs": torch.randn(256, 4, device=device),
-        "dones": torch.zeros(256, device=device),
+        "discounts": torch.full((256,), 0.99, device=device),
         "next_masks": torch.ones(256, 2, dtype=torch.bool, device=device),
     }
-    full = float(dqn.td_loss(net, target, batch, 0.99, True).detach())
+    full = float(dqn.td_loss(net, target, batch, True).detach())
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     losses = []
     for _ in range(200):
         with torch.autocast(device, torch.bfloat16):
-            loss = dqn.td_loss(net, target, batch, 0.99, True)
+            loss = dqn.td_loss(net, target, batch, True)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

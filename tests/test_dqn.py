@@ -16,7 +16,7 @@ def train(tmp_path, name: str, **overrides) -> dict:
 
 
 def test_dqn_lifts_cartpole_return(tmp_path):
-    summary = train(tmp_path, "cp", steps=12_000, hidden_sizes=(64, 64), eval_episodes=5, save_buffer=False)
+    summary = train(tmp_path, "cp", steps=10_000, eval_episodes=5, save_buffer=False, device="cpu")
     assert summary["eval_return"] >= 150, summary  # an untrained or broken learner scores ~9-30
 
 
@@ -90,9 +90,29 @@ def test_td_loss_ignores_illegal_next_actions():
         "actions": torch.tensor([0]),
         "rewards": torch.zeros(1),
         "next_obs": torch.ones(1, 2),
-        "dones": torch.zeros(1),
+        "discounts": torch.ones(1),
         "next_masks": torch.tensor([[True, True, False]]),
     }
     for double in (False, True):
-        loss = dqn.td_loss(net, net, batch, gamma=1.0, double_dqn=double)
+        loss = dqn.td_loss(net, net, batch, double_dqn=double)
         assert loss.item() == pytest.approx(0.0)  # target = max over legal = 1 = Q(s, 0)
+
+
+def test_n_step_window_sums_discounted_rewards_and_stops_at_the_end():
+    window = dqn.NStepWindow(3, 0.5)
+    assert window.push("s0", 0, 1.0, "s1", False, False, None) == []
+    assert window.push("s1", 1, 2.0, "s2", False, False, None) == []
+    ((obs, action, ret, nxt, discount, _),) = window.push("s2", 0, 4.0, "s3", False, False, None)
+    assert (obs, action, ret, nxt, discount) == ("s0", 0, 1.0 + 0.5 * 2.0 + 0.25 * 4.0, "s3", 0.125)
+    rest = window.push("s3", 1, 8.0, "s4", True, False, None)
+    assert [(t[0], t[2], t[3], t[4]) for t in rest] == [
+        ("s1", 2.0 + 2.0 + 2.0, "s4", 0.0),
+        ("s2", 4.0 + 4.0, "s4", 0.0),
+        ("s3", 8.0, "s4", 0.0),
+    ]
+    truncated = dqn.NStepWindow(3, 0.5)
+    truncated.push("a", 0, 1.0, "b", False, False, None)
+    (_, _, ret, nxt, discount, _), (_, _, ret2, _, discount2, _) = truncated.push(
+        "b", 0, 1.0, "c", False, True, None
+    )
+    assert (ret, nxt, discount, ret2, discount2) == (1.5, "c", 0.25, 1.0, 0.5)  # truncation still bootstraps
