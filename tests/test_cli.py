@@ -177,3 +177,61 @@ def test_plugin_game_and_env_train_through_the_cli(tmp_path):
     assert env_run.returncode == 0, env_run.stderr
     result = run_cli("eval", str(tmp_path / "g" / "ckpt" / "latest.pt"), "--episodes", "4", "--json")
     assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["games"] == 4
+
+
+def test_ctrl_c_leaves_a_loadable_checkpoint_and_resume_continues(tmp_path):
+    import signal
+    import time
+
+    import torch
+
+    run_dir = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "run.py",
+            "train",
+            "dqn",
+            "--env",
+            "CartPole-v1",
+            "--steps",
+            "1000000",
+            "--learning-starts",
+            "100",
+            "--run-dir",
+            str(run_dir),
+            "--no-progress",
+            "--eval-episodes",
+            "1",
+            "--no-stop-when-solved",
+            "--no-save-buffer",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not (run_dir / "config.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "interrupted" in out
+    checkpoint = torch.load(run_dir / "ckpt" / "latest.pt", weights_only=True)
+    stopped_at = checkpoint["step"]
+    assert 0 < stopped_at < 1_000_000
+    resumed = run_cli(
+        "train",
+        "dqn",
+        "--resume",
+        str(run_dir),
+        "--steps",
+        str(stopped_at + 300),
+        "--no-progress",
+        "--eval-episodes",
+        "1",
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(run_dir / "ckpt" / "latest.pt", weights_only=True)["step"] == stopped_at + 300
