@@ -3,7 +3,9 @@
 Mnih et al. (2015), with the double-DQN target (van Hasselt et al., 2016) as an option, n-step returns
 (the target sums n discounted rewards before it bootstraps, as in Rainbow), the Huber loss and gradient
 clipping. On a gymnasium env the run stops once solved (`SolvedCheck`: a window of training returns and
-a greedy check of the current network both reach the env's reward threshold). On turn-based games the learner plays one seat of `OpponentEnv` against a fixed
+a greedy check of the current network both reach the env's reward threshold).
+
+On turn-based games the learner plays one seat of `OpponentEnv` against a fixed
 opponent (random by default) or against its own current network (`--opponent self`); legal-action masks
 apply to the greedy choice, to exploration and to the bootstrapped target.
 """
