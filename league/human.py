@@ -1,7 +1,9 @@
 """A human at the terminal as a player, and the terminal game loop of `run.py play`.
 
 `HumanPlayer` reads a move: its name as the game prints it (`x(1,1)`, `x3`, `Nf3`), the action number,
-or the name without its player mark (`(1,1)`, `24/23 24/22`). `undo` takes back the human's last move
+or the name without its player mark (`(1,1)`, `24/23 24/22`); failing those, a game whose state has
+`parse_action(text)` reads the entry in its own notation (backgammon: `13/8 8/5` for `13/5`), and its
+ValueError is shown as the one-line answer. `undo` takes back the human's last move
 and the replies that followed; `quit` (or the end of input) ends the game. A bad entry is answered with
 one line and asked again.
 
@@ -91,6 +93,14 @@ class HumanPlayer:
             action = parse_move(entry, names)
             if action is not None:
                 return action
+            parse_action = getattr(state, "parse_action", None)
+            if callable(parse_action):  # the game reads its own notation (backgammon: `13/8 8/5`)
+                try:
+                    return int(parse_action(entry))
+                except ValueError as error:
+                    reason = str(error).strip().splitlines() or [f"{entry!r} is not a legal move"]
+                    print(reason[0], file=self.stdout)
+                    continue
             print(f"{entry!r} is not a legal move; legal: {listing}", file=self.stdout)
 
 

@@ -73,3 +73,26 @@ def test_parse_move_accepts_names_numbers_and_loose_forms():
     assert parse_move("X(0,0)", names) == 0
     for bad in ("9", "", "e4"):
         assert parse_move(bad, names) is None
+
+
+def test_backgammon_entry_in_the_games_own_notation():
+    import envs
+    from league.human import move_names
+
+    state = envs.make("backgammon").new_initial_state()
+    state.apply_action(6 * (5 - 1) + (3 - 1))  # opening roll: X throws 5, O throws 3, so X plays 5-3
+    assert state.current_player() == 0
+    names = move_names(state)
+    target = state.parse_action("13/5")
+    assert "13/8 8/5" not in names and "8/5 13/8" not in names  # only the game's parser reads these
+    for entry in ("13/8 8/5", "8/5 13/8"):
+        out = io.StringIO()
+        assert HumanPlayer(stdin=io.StringIO(entry + "\n"), stdout=out).act(state) == target
+        assert "not a legal move" not in out.getvalue()
+    out = io.StringIO()
+    human = HumanPlayer(stdin=io.StringIO("24/20\nzz\n13/8 8/5\n"), stdout=out, show_board=False)
+    assert human.act(state) == target
+    lines = out.getvalue().split("player 0 move> ")
+    assert len(lines) == 4  # asked three times
+    assert lines[1] == "'24/20' is not a legal move with 5-3\n"  # the parser's ValueError, one line
+    assert "'zz'" in lines[2] and lines[2].count("\n") == 1 and "legal moves" not in lines[2]
