@@ -59,7 +59,7 @@ class Config(TrainConfig):
     """steps of experience before learning begins"""
     train_frequency: int = 4
     """environment steps between training rounds"""
-    gradient_steps: int = 2
+    gradient_steps: int = 1
     """gradient steps per training round"""
     target_update_interval: int = 250
     """environment steps between copies of the Q-network into the target network"""

@@ -1,0 +1,355 @@
+"""REINFORCE: Monte-Carlo policy gradient (Williams, 1992), with an optional learned baseline.
+
+The policy is a softmax over the actions (the legal ones, on a game). Each episode is played to its end
+by sampling from it; then every sampled action is treated as the teacher, its log-probability pushed
+up in proportion to the discounted return G_t that followed it, less a learned baseline V(s_t):
+
+    advantage_t  = G_t - V(s_t)                      (G_t alone when the baseline is off)
+    policy_loss  = - mean_t  advantage_t * log pi(a_t | s_t)  -  entropy_coef * mean_t H(pi(. | s_t))
+    value_loss   =   mean_t  (G_t - V(s_t))^2
+
+One update follows every `batch_episodes` episodes, with the advantages standardised over the batch.
+On a turn-based game the learner sits in one seat of `OpponentEnv` (seats alternate between episodes)
+against `random` (or any player name), against itself, or against a pool of its own past snapshots;
+illegal actions are masked out of the softmax when acting, when learning and when playing.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.evaluation import evaluate_player, headline, log_evaluation
+from agents.nets.mlp import MLP, mask_logits
+from agents.network_player import NetworkPlayer, num_actions, observation_shape
+from agents.training import TrainConfig, TrainingRun, resolve_device, seed_everything
+from envs import is_game
+from envs.errors import UsageError
+from envs.spaces import flatten_observation
+from envs.turn_based import OpponentEnv
+
+ALGORITHM = "reinforce"
+
+
+@dataclass(frozen=True)
+class Config(TrainConfig):
+    """REINFORCE. The defaults solve CartPole-v1 in a few hundred episodes; connect_four against random
+    wants --batch-episodes 32 --hidden-sizes 256 256 --learning-rate 0.0003 --value-learning-rate 0.001
+    --entropy-coef 0.04 (the entropy bonus keeps it exploring until it learns to block)."""
+
+    steps: int = 500_000
+    """environment steps to train for in total (the learner's moves, in games); stops between episodes"""
+    hidden_sizes: tuple[int, ...] = (128,)
+    """hidden layer sizes of the policy network's MLP (and of the value network's)"""
+    learning_rate: float = 0.005
+    """Adam learning rate of the policy network"""
+    value_learning_rate: float = 0.005
+    """Adam learning rate of the value network (the baseline)"""
+    gamma: float = 0.99
+    """discount factor of the returns"""
+    baseline: bool = True
+    """subtract a learned state value V(s) (a separate network, fitted by MSE) from the return"""
+    normalize: bool = True
+    """standardise the advantages over each batch (zero mean, unit standard deviation)"""
+    batch_episodes: int = 1
+    """episodes per update"""
+    entropy_coef: float = 0.0
+    """weight of an entropy bonus that keeps the policy from collapsing early"""
+    max_grad_norm: float = 10.0
+    """clip each network's gradient to this global norm (0: no clipping)"""
+    opponent: str = "random"
+    """on a game, who sits in the other seats: 'self' (the current policy, sampling), 'pool' (past
+    snapshots of it), or any player name (random, a checkpoint, module:factory)"""
+    pool_size: int = 10
+    """with --opponent pool: how many past snapshots the pool keeps (one is drawn for each game)"""
+    snapshot_every: int = 50
+    """with --opponent pool: add a snapshot of the policy every this many updates"""
+    stop_when_solved: bool = True
+    """on a gymnasium env, stop once the mean return of the last `solved_window` training episodes
+    reaches `solved_return` (the summary reports the episodes this took)"""
+    solved_return: float | None = None
+    """the mean training return that counts as solved (default: the env's reward_threshold: 475 on
+    CartPole-v1)"""
+    solved_window: int = 20
+    """how many of the latest training episodes the solved check averages"""
+    eval_episodes: int = 20
+    """episodes (games against random, seats alternating, on a game) of the final greedy evaluation"""
+    play_sampled: bool = False
+    """the trained player samples from its policy instead of taking its most probable action"""
+
+
+# Options that change the networks' shapes: refused on --resume.
+SHAPE_FIELDS = ("hidden_sizes", "baseline")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The networks: a policy with one logit per action, and a value network for the baseline.
+
+
+def make_networks(env: Any, config: Config) -> tuple[nn.Module, nn.Module | None]:
+    obs_size = int(np.prod(observation_shape(env)))
+    policy = MLP(obs_size, config.hidden_sizes, num_actions(env))
+    value = MLP(obs_size, config.hidden_sizes, 1) if config.baseline else None
+    return policy, value
+
+
+def action_logits(policy: nn.Module, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The logits of one observation (a CPU network), illegal actions at -inf."""
+    with torch.inference_mode():
+        logits = policy(torch.from_numpy(obs)[None])[0].numpy()
+    return logits if mask is None else np.where(mask, logits, -np.inf)
+
+
+def sample_action(logits: np.ndarray, rng: np.random.Generator) -> int:
+    """A draw from softmax(logits) by the Gumbel-max trick: masked (-inf) actions are never drawn."""
+    return int(np.argmax(logits + rng.gumbel(size=logits.shape[0])))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loss.
+
+
+def discounted_returns(rewards: list[float], gamma: float) -> np.ndarray:
+    """G_t = r_t + gamma * G_{t+1} for each step of one episode."""
+    out = np.zeros(len(rewards), dtype=np.float32)
+    total = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        total = rewards[t] + gamma * total
+        out[t] = total
+    return out
+
+
+def reinforce_loss(
+    policy: nn.Module,
+    value: nn.Module | None,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    returns: torch.Tensor,
+    masks: torch.Tensor | None,
+    config: Config,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The policy-gradient loss (plus the baseline's MSE) over one batch of steps, and its parts."""
+    logits = policy(obs)
+    if masks is not None:
+        logits = mask_logits(logits, masks)
+    log_probs = torch.log_softmax(logits, dim=-1)
+    chosen = log_probs.gather(1, actions[:, None]).squeeze(1)
+    plogp = log_probs.exp() * log_probs
+    if masks is not None:
+        plogp = torch.where(masks, plogp, 0.0)
+    entropy = -plogp.sum(-1).mean()
+    if value is not None:
+        values = value(obs).squeeze(1)
+        advantages = returns - values.detach()
+        value_loss = (returns - values).pow(2).mean()
+    else:
+        advantages = returns
+        value_loss = torch.zeros((), device=obs.device)
+    if config.normalize and advantages.numel() > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    policy_loss = -(advantages * chosen).mean()
+    loss = policy_loss - config.entropy_coef * entropy + value_loss
+    parts = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
+    return loss, {name: float(part.detach()) for name, part in parts.items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The training loop.
+
+
+class Batch:
+    """The steps of the episodes gathered for one update."""
+
+    def __init__(self) -> None:
+        self.obs: list[np.ndarray] = []
+        self.actions: list[int] = []
+        self.masks: list[np.ndarray] = []
+        self.returns: list[np.ndarray] = []
+        self.episodes = 0
+
+    def tensors(self, device: torch.device) -> tuple[torch.Tensor, ...]:
+        obs = torch.from_numpy(np.stack(self.obs)).to(device)
+        actions = torch.as_tensor(self.actions, dtype=torch.int64).to(device)
+        returns = torch.from_numpy(np.concatenate(self.returns)).to(device)
+        masks = torch.from_numpy(np.stack(self.masks)).to(device) if self.masks else None
+        return obs, actions, returns, masks
+
+
+def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train a policy on `env` (a gymnasium env or a pyspiel game); returns the run's summary."""
+    if config.batch_episodes < 1 or config.solved_window < 1:
+        raise UsageError("--batch-episodes and --solved-window must be at least 1")
+    rng = seed_everything(config.seed, config.threads)
+    device = resolve_device(config.device)
+    game = is_game(env)
+    policy, value = make_networks(env, config)
+    policy.to(device)
+    groups = [{"params": policy.parameters(), "lr": config.learning_rate}]
+    if value is not None:
+        value.to(device)
+        groups.append({"params": value.parameters(), "lr": config.value_learning_rate})
+    optimizer = torch.optim.Adam(groups)
+    pool: list[nn.Module] = []
+    updates = 0
+    if checkpoint is not None:
+        from agents.checkpoint import restore_rng
+
+        policy.load_state_dict(checkpoint["model"])
+        if value is not None:
+            value.load_state_dict(checkpoint["value"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        updates = int(checkpoint.get("updates", 0))
+        for state_dict in checkpoint.get("pool", []):
+            pool.append(make_networks(env, config)[0])
+            pool[-1].load_state_dict(state_dict)
+        restore_rng(rng, checkpoint["rng"])
+    acting_policy = policy if device.type == "cpu" else copy.deepcopy(policy).cpu()
+    train_env = (
+        OpponentEnv(env, make_opponent(config, env, acting_policy, pool), seed=config.seed) if game else env
+    )
+
+    run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="win_rate" if game else "return")
+    solved_return = config.solved_return
+    if solved_return is None and not game and env.spec is not None:
+        solved_return = env.spec.reward_threshold
+    check_solved = config.stop_when_solved and solved_return is not None and not game
+    recent: list[float] = []
+    solved = False
+
+    def save() -> None:
+        payload = {"model": policy.state_dict(), "optimizer": optimizer.state_dict(), "updates": updates}
+        if value is not None:
+            payload["value"] = value.state_dict()
+        if pool:
+            payload["pool"] = [snapshot.state_dict() for snapshot in pool]
+        run.save(payload, rng)
+
+    try:
+        while not solved and not run.should_stop():
+            # 1. Play `batch_episodes` whole episodes, sampling each action from the current policy.
+            batch = Batch()
+            while batch.episodes < config.batch_episodes and not run.should_stop():
+                obs, info = train_env.reset(seed=int(rng.integers(2**31)))
+                rewards: list[float] = []
+                done = False
+                while not done:
+                    x = obs if game else flatten_observation(env.observation_space, obs)
+                    mask = info["action_mask"] if game else None
+                    action = sample_action(action_logits(acting_policy, x, mask), rng)
+                    batch.obs.append(x)
+                    batch.actions.append(action)
+                    if game:
+                        batch.masks.append(mask)
+                    obs, reward, terminated, truncated, info = train_env.step(action)
+                    rewards.append(float(reward))
+                    done = terminated or truncated
+                batch.returns.append(discounted_returns(rewards, config.gamma))
+                batch.episodes += 1
+                episodic_return = sum(rewards)
+                run.advance(len(rewards))
+                run.record_episode(episodic_return, len(rewards))
+                recent = (recent + [episodic_return])[-config.solved_window :]
+                if check_solved and len(recent) == config.solved_window and np.mean(recent) >= solved_return:
+                    solved = True  # keep the policy that played the solved episodes as it is
+                    break
+            if solved or not batch.episodes:
+                break
+
+            # 2. One gradient step: the sampled actions are the teachers, scaled by their advantages.
+            loss, parts = reinforce_loss(policy, value, *batch.tensors(device), config=config)
+            run.check_finite("loss", float(loss.detach()))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.max_grad_norm > 0:
+                for net in (policy, value) if value is not None else (policy,):
+                    nn.utils.clip_grad_norm_(net.parameters(), config.max_grad_norm)
+            optimizer.step()
+            updates += 1
+            if acting_policy is not policy:
+                acting_policy.load_state_dict(policy.state_dict())
+            for name, part in parts.items():
+                run.log(f"losses/{name}", part)
+            if game and config.opponent == "pool" and updates % config.snapshot_every == 0:
+                pool.append(copy.deepcopy(acting_policy).eval())
+                del pool[: -config.pool_size]
+            if run.due_for_checkpoint():
+                save()
+        save()
+
+        # 3. The final greedy evaluation (what `run.py eval` on ckpt/latest.pt reproduces).
+        figures: dict[str, Any] = {"train_return": round(run.recent_mean(), 2)}
+        if solved:
+            window = config.solved_window
+            figures["stopped_by"] = f"solved (mean of the last {window} returns >= {solved_return})"
+        if config.eval_episodes > 0:
+            player = ReinforcePlayer(copy.deepcopy(policy).cpu(), env, sample=config.play_sampled)
+            result = evaluate_player(player, env, config.eval_episodes)
+            log_evaluation(run, result)
+            figures.update(headline(result))
+        return run.summary(**figures)
+    finally:
+        run.close()
+
+
+def make_opponent(config: Config, game: Any, policy: nn.Module, pool: list[nn.Module]) -> Any:
+    """Who plays the other seats of a game: the live policy, a snapshot from the pool, or a named player."""
+    if config.opponent == "self":
+        return ReinforcePlayer(policy, game, sample=True, seed=config.seed + 1)
+    if config.opponent == "pool":
+        return PoolOpponent(policy, pool, game)
+    from agents.players import make_player
+
+    return make_player(config.opponent, game, seed=config.seed + 1)
+
+
+class PoolOpponent:
+    """Draws one of the policy's past snapshots for each game (the live policy while the pool is empty)."""
+
+    def __init__(self, policy: nn.Module, pool: list[nn.Module], game: Any):
+        self.policy, self.pool, self.game = policy, pool, game
+        self.player = ReinforcePlayer(policy, game, sample=True)
+
+    def reset(self, game: Any, player_id: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        net = self.pool[int(rng.integers(len(self.pool)))] if self.pool else self.policy
+        self.player = ReinforcePlayer(net, game, sample=True, seed=seed)
+
+    def act(self, state: Any) -> int:
+        return self.player.act(state)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The player: the argmax of the masked logits, or (sample=true) a draw from their softmax.
+
+
+class ReinforcePlayer(NetworkPlayer):
+    """A policy network as a player: `act(state)` on a game, `act(obs)` on a gymnasium env, and
+    `policy(state)`, the action probabilities (zero on illegal actions)."""
+
+    def policy(self, state: Any) -> np.ndarray:
+        logits, mask = self.scores(state)
+        logits = logits.astype(np.float64)
+        if mask is not None:
+            logits = np.where(mask, logits, -np.inf)
+        probabilities = np.exp(logits - logits.max())
+        return probabilities / probabilities.sum()
+
+
+def load_player(checkpoint: dict[str, Any], env: Any, device: str = "cpu", **options: str) -> ReinforcePlayer:
+    """The player of a checkpoint; option `sample=true|false` (default: the run's `play_sampled`)."""
+    unknown = set(options) - {"sample", "seed"}
+    if unknown:
+        raise UsageError(
+            f"unknown reinforce player option(s) {', '.join(sorted(unknown))}; known: sample, seed"
+        )
+    saved = checkpoint["config"]
+    sample = str(options.get("sample", saved.get("play_sampled", False))).lower() in ("1", "true", "yes")
+    config = Config(hidden_sizes=tuple(saved["hidden_sizes"]), baseline=False)
+    policy, _ = make_networks(env, config)
+    policy.load_state_dict(checkpoint["model"])
+    return ReinforcePlayer(policy, env, device=device, sample=sample, seed=int(options.get("seed", 0)))

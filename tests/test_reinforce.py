@@ -1,0 +1,174 @@
+"""REINFORCE: it learns (CartPole), saves and loads, repeats itself, respects masks, and resumes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import envs
+from agents import reinforce
+from agents.checkpoint import load_checkpoint
+from agents.evaluation import evaluate_player
+from agents.players import load_checkpoint_player
+from agents.training import TrainingDiverged, resume_config
+from envs.errors import UsageError
+
+
+def config(tmp_path, name: str, **overrides) -> reinforce.Config:
+    options = {"run_dir": str(tmp_path / name), "progress": False, "eval_episodes": 0, **overrides}
+    return reinforce.Config(**options)
+
+
+def checkpoint_of(tmp_path, name: str) -> dict:
+    return load_checkpoint(tmp_path / name / "ckpt" / "latest.pt")
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_learns_cartpole_and_logs_the_tags(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    summary = reinforce.train(config(tmp_path, "cp", steps=6_000, eval_episodes=10), envs.make("CartPole-v1"))
+    assert summary["eval_return"] >= 200  # a random policy: about 22
+    events = EventAccumulator(str(tmp_path / "cp")).Reload()
+    tags = set(events.Tags()["scalars"])
+    expected = ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "eval/episodic_return"]
+    expected += ["losses/policy_loss", "losses/value_loss", "losses/entropy"]
+    assert set(expected) <= tags
+    returns = [event.value for event in events.Scalars("charts/episodic_return")]
+    assert np.mean(returns[-20:]) > 2 * np.mean(returns[:20])
+
+
+def test_stops_once_the_training_returns_are_solved(tmp_path):
+    run_config = config(tmp_path, "cp", steps=50_000, solved_return=60.0, solved_window=5)
+    summary = reinforce.train(run_config, envs.make("CartPole-v1"))
+    assert summary["stopped_by"].startswith("solved") and summary["steps"] < 50_000
+    assert checkpoint_of(tmp_path, "cp")["episodes"] == summary["episodes"]
+
+
+def test_checkpoint_round_trip_on_a_gym_env(tmp_path):
+    env = envs.make("CartPole-v1")
+    summary = reinforce.train(config(tmp_path, "cp", steps=3_000, eval_episodes=5), env)
+    path = tmp_path / "cp" / "ckpt" / "latest.pt"
+    raw = torch.load(path, weights_only=True)  # data only, never code
+    assert {"model", "value", "optimizer", "step", "episodes", "rng", "config", "env"} <= set(raw)
+    player = load_checkpoint_player(str(path), env)
+    assert same_weights(player.network.state_dict(), raw["model"])
+    assert evaluate_player(player, env, 5)["mean_return"] == pytest.approx(summary["eval_return"], abs=0.01)
+    obs, _ = env.reset(seed=1)
+    assert player.policy(obs).sum() == pytest.approx(1.0)
+
+
+def test_checkpoint_round_trip_on_a_game(tmp_path):
+    game = envs.make("tic_tac_toe")
+    summary = reinforce.train(config(tmp_path, "ttt", env="tic_tac_toe", steps=2_000, eval_episodes=20), game)
+    path = str(tmp_path / "ttt" / "ckpt" / "latest.pt")
+    result = evaluate_player(load_checkpoint_player(path, game), game, 20)  # the same games as the run's
+    assert round(result["win_rate"], 3) == summary["eval_win_rate"]
+    assert round(result["loss_rate"], 3) == summary["eval_loss_rate"]
+    assert load_checkpoint_player(path, game, options={"sample": "true"}).sample
+    with pytest.raises(UsageError, match="unknown reinforce player option"):
+        load_checkpoint_player(path, game, options={"temperature": "2"})
+
+
+@pytest.mark.parametrize("env_spec,opponent", [("CartPole-v1", "random"), ("tic_tac_toe", "pool")])
+def test_one_seed_gives_identical_weights(tmp_path, env_spec, opponent):
+    options = {"env": env_spec, "steps": 1_500, "opponent": opponent, "snapshot_every": 5}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        reinforce.train(config(tmp_path, name, seed=seed, **options), envs.make(env_spec))
+    a, b, c = (checkpoint_of(tmp_path, name) for name in "abc")
+    assert same_weights(a["model"], b["model"]) and same_weights(a["value"], b["value"])
+    assert not same_weights(a["model"], c["model"])
+
+
+class FixedLogits(torch.nn.Module):
+    """A stand-in policy whose logits favour the given actions by a wide margin."""
+
+    def __init__(self, favoured: list[int], num_actions: int):
+        super().__init__()
+        self.logits = torch.zeros(num_actions)
+        self.logits[favoured] = 100.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(x.shape[0], -1)
+
+
+def test_masks_are_respected_when_playing_and_learning(tmp_path):
+    game = envs.make("tic_tac_toe")
+    state = game.new_initial_state()
+    for action in (4, 0, 8):
+        state.apply_action(action)
+    taken = [0, 4, 8]
+    for sample in (False, True):
+        player = reinforce.ReinforcePlayer(FixedLogits(taken, 9), game, sample=sample)
+        player.reset(game, 1, seed=0)
+        assert all(player.act(state.clone()) not in taken for _ in range(50))
+    probabilities = reinforce.ReinforcePlayer(FixedLogits(taken, 9), game).policy(state)
+    assert probabilities[taken].sum() == 0.0 and probabilities.sum() == pytest.approx(1.0)
+
+    # The loss sees only the legal actions: uniform logits over 2 legal actions have entropy log 2.
+    policy = torch.nn.Linear(4, 9)
+    torch.nn.init.zeros_(policy.weight)
+    torch.nn.init.zeros_(policy.bias)
+    masks = torch.zeros(3, 9, dtype=torch.bool)
+    masks[:, [2, 5]] = True
+    run_config = reinforce.Config(baseline=False)
+    obs, actions, returns = torch.ones(3, 4), torch.tensor([2, 5, 2]), torch.tensor([1.0, -1.0, 0.5])
+    loss, parts = reinforce.reinforce_loss(policy, None, obs, actions, returns, masks, run_config)
+    loss.backward()
+    assert parts["entropy"] == pytest.approx(math.log(2))
+    assert torch.isfinite(policy.weight.grad).all()
+    assert policy.bias.grad[[0, 1, 3, 4, 6, 7, 8]].abs().sum() == 0  # no push on illegal logits
+
+    # Training against itself and a pool of snapshots: OpponentEnv raises on any illegal move.
+    summary = reinforce.train(config(tmp_path, "self", env="tic_tac_toe", steps=1_500, opponent="self"), game)
+    assert summary["steps"] >= 1_500
+    run_config = config(tmp_path, "pool", env="tic_tac_toe", steps=1_500, opponent="pool", snapshot_every=1)
+    reinforce.train(run_config, game)
+    assert len(checkpoint_of(tmp_path, "pool")["pool"]) == run_config.pool_size
+
+
+def test_resume_continues_from_the_saved_step(tmp_path):
+    env = envs.make("CartPole-v1")
+    options = {"stop_when_solved": False, "checkpoint_every": 1_000}
+    reinforce.train(config(tmp_path, "whole", steps=4_000, **options), env)
+    reinforce.train(config(tmp_path, "part", steps=2_000, **options), env)
+    saved_step = checkpoint_of(tmp_path, "part")["step"]
+    assert 2_000 <= saved_step < 4_000
+
+    given = config(tmp_path, "ignored", steps=4_000, resume=str(tmp_path / "part"), **options)
+    resumed, checkpoint = resume_config(given, reinforce.SHAPE_FIELDS)
+    assert checkpoint["step"] == saved_step and resumed.run_dir == str(tmp_path / "part")
+    summary = reinforce.train(resumed, env, checkpoint)
+    whole, part = checkpoint_of(tmp_path, "whole"), checkpoint_of(tmp_path, "part")
+    assert summary["steps"] == part["step"] == whole["step"] >= 4_000
+    assert part["episodes"] == whole["episodes"]
+    assert same_weights(part["model"], whole["model"])  # the same run as one without a break
+
+    with pytest.raises(UsageError, match="hidden-sizes"):
+        changed = config(tmp_path, "x", resume=str(tmp_path / "part"), hidden_sizes=(64,))
+        resume_config(changed, reinforce.SHAPE_FIELDS)
+
+
+def test_a_nan_loss_stops_the_run(tmp_path):
+    with pytest.raises(TrainingDiverged):
+        reinforce.train(config(tmp_path, "nan", learning_rate=float("nan")), envs.make("CartPole-v1"))
+    assert not (tmp_path / "nan" / "ckpt" / "latest.pt").exists()  # no checkpoint of NaN weights
+
+
+def test_train_and_eval_through_the_command_line(tmp_path, capsys):
+    import json
+
+    import run
+
+    run_dir = str(tmp_path / "cli")
+    argv = ["train", "reinforce", "--env", "CartPole-v1", "--steps", "1500", "--run-dir", run_dir]
+    assert run.main(argv) == 0
+    assert run.main(["eval", f"{run_dir}/ckpt/latest.pt", "--episodes", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) >= {"episodes", "mean_return", "std_return"} and result["episodes"] == 3
