@@ -46,6 +46,8 @@ class TrainConfig:
     """continue the run in this folder from its ckpt/latest.pt"""
     checkpoint_every: int = 20_000
     """write ckpt/step_N.pt every this many steps"""
+    keep_checkpoints: int = 5
+    """how many ckpt/step_N.pt files to keep, newest first (0 keeps them all; latest.pt always stays)"""
     threads: int = 1
     """torch CPU threads (one is fastest for small networks)"""
     progress: bool = True
@@ -332,6 +334,10 @@ class TrainingRun:
         save_checkpoint(latest, full)
         if keep_step_file:
             save_checkpoint(self.ckpt_dir / f"step_{self.step}.pt", full)
+            if self.config.keep_checkpoints > 0:
+                step_files = sorted(self.ckpt_dir.glob("step_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+                for old in step_files[: -self.config.keep_checkpoints]:
+                    old.unlink()
         self.last_checkpoint_step = self.step
         return latest
 

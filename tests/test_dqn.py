@@ -116,3 +116,19 @@ def test_n_step_window_sums_discounted_rewards_and_stops_at_the_end():
         "b", 0, 1.0, "c", False, True, None
     )
     assert (ret, nxt, discount, ret2, discount2) == (1.5, "c", 0.25, 1.0, 0.5)  # truncation still bootstraps
+
+
+def test_only_the_newest_step_checkpoints_are_kept(tmp_path):
+    train(
+        tmp_path,
+        "k",
+        steps=700,
+        learning_starts=100,
+        hidden_sizes=(16,),
+        eval_episodes=1,
+        checkpoint_every=100,
+        keep_checkpoints=2,
+        save_buffer=False,
+    )
+    names = sorted(p.name for p in (tmp_path / "k" / "ckpt").glob("*.pt"))
+    assert names == ["latest.pt", "step_600.pt", "step_700.pt"]
