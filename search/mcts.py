@@ -46,6 +46,9 @@ class Evaluator(Protocol):
 _TERMINAL, _CHANCE = int(pyspiel.PlayerId.TERMINAL), int(pyspiel.PlayerId.CHANCE)
 
 
+_POOL_VIEWS = frozenset(("N", "W", "S", "P", "prior"))
+
+
 class _GCPaused:
     """Pauses Python's cyclic garbage collector during a search: trees hold no cycles, and collections
     triggered by node allocations would walk the whole tree again and again (20-25% of batched time)."""
@@ -78,6 +81,7 @@ class Node:
         "unvisited",
         "offset",
         "history",
+        "pool",
     )
 
     def __init__(self, state: pyspiel.State, visits: float = 0, arrays: bool = True) -> None:
@@ -108,6 +112,14 @@ class Node:
         self.children: list[Node | None] = [None] * n
         self.unvisited = n
         self.offset = 0
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """A node made by `_expand` gets its views of the edge pool (`N`, `W`, `S`, `P`, `prior`) when
+        first read: the vectorised search never reads them, so most nodes never need them."""
+        if name in _POOL_VIEWS:
+            self.pool._point(self)
+            return object.__getattribute__(self, name)
+        raise AttributeError(name)
 
     @property
     def is_terminal(self) -> bool:
@@ -262,8 +274,22 @@ def _expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float, pool: _
     Priors are gathered at the legal actions and renormalised there (uniform if the evaluator gave
     them no mass). The evaluation counts as each node's first visit.
     """
-    nodes = [Node(state, 1, arrays=False) for state in states]
-    counts = [len(node.actions) for node in nodes]
+    nodes: list[Node] = []
+    counts: list[int] = []
+    new, add_node, add_count = Node.__new__, nodes.append, counts.append
+    for state in states:  # `Node(state, 1, arrays=False)` for a decision state, without the checks
+        node = new(Node)
+        node.state = state
+        node.visits = 1
+        node.returns = node.cdf = node.history = None
+        node.player = state.current_player()
+        actions = node.actions = state.legal_actions()
+        n = len(actions)
+        node.children = [None] * n
+        node.unvisited = n
+        node.pool = pool  # its views of the pool are made when first read (`Node.__getattr__`)
+        add_node(node)
+        add_count(n)
     total = sum(counts)
     if len(nodes) == 1:  # one search of one game: plain numpy indexing costs a fraction of the batch path
         n = counts[0]
@@ -290,7 +316,6 @@ def _expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float, pool: _
     pool.prior[a:b] = p
     for node, n in zip(nodes, counts, strict=True):
         node.offset = a
-        pool._point(node)
         a += n
     pool.top = b
     pool.nodes.extend(nodes)
@@ -572,6 +597,7 @@ class BatchedPUCT:
         self.roots: list[Node | None] = []
         self.pool = _EdgePool(0)
         self.last_stats = SearchStats()
+        self._visits_stale = False  # `visits` of pooled nodes lag their edge counts (`_step_one_leaf`)
 
     def reset(self) -> None:
         """Forget every tree."""
@@ -639,6 +665,7 @@ class BatchedPUCT:
                 self._step(roots, k, stats)
                 done += k
                 stats.steps += 1
+        self._sync_visits()
         counts = np.zeros((B, self.num_actions), dtype=np.float32)
         for b, root in enumerate(roots):
             counts[b, root.actions] = root.N
@@ -661,102 +688,120 @@ class BatchedPUCT:
         time, the children of every decision node on that level scored and chosen in a few numpy calls
         on the edge pool; after the evaluator call, every edge of every path is backed up at once.
         Trees are separate, so no edge occurs twice in one step.
+
+        A decision node's visit count is 1 (its evaluation) plus the sum of its edges' counts, so this
+        path reads it from the pool and leaves `node.visits` alone; `_sync_visits` brings those up to
+        date before any per-node code reads them.
         """
+        self._visits_stale = True
         pool = self.pool
         c = self.config.c_puct
         rand, child_of = self.py_rng.random, pyspiel.State.child
+        B = len(roots)
         leaf_states: list[pyspiel.State] = []
-        leaf_paths: list[list[tuple[Node, int]]] = []
-        ended: list[tuple[list[tuple[Node, int]], list[float]]] = []  # paths that reached a terminal
-        paths: list[list[tuple[Node, int]]] = [[] for _ in roots]
-        nodes: list[Node] = list(roots)
+        leaf_parents: list[tuple[Node, int]] = []
+        leaf_trees: list[int] = []
+        ended_trees: list[int] = []  # trees whose path reached a terminal, and its exact returns
+        ended_returns: list[list[float]] = []
+        level_edges: list[np.ndarray] = []  # per level: the edge taken, its node's player, its tree
+        level_players: list[list[int]] = []
+        level_trees: list[np.ndarray] = []
+        nodes: list[Node] = [root for root in roots]
+        trees = np.arange(B)
         created = 0
         while nodes:
+            S, N = pool.S, pool.N  # re-read: adding a chance node may have grown the pool
             # A child for every node on this level: decision nodes all at once, chance nodes by sampling.
-            choices: list[int] = [0] * len(nodes)
-            deciding = [k for k, node in enumerate(nodes) if node.cdf is None and node.returns is None]
-            if deciding:
-                at = [nodes[k] for k in deciding]
-                offsets = np.array([node.offset for node in at])
-                counts = np.array([len(node.actions) for node in at])
-                visits = np.array([node.visits for node in at])
-                columns = np.arange(counts.max())
-                index = offsets[:, None] + columns
-                outside = columns >= counts[:, None]
-                index[outside] = 0
-                S = pool.S
-                scores = S[index, 0] + (c * np.sqrt(visits))[:, None] * S[index, 1]
-                scores[outside] = -np.inf
-                for k, i in zip(deciding, scores.argmax(axis=1).tolist(), strict=True):
-                    choices[k] = i
-            next_paths: list[list[tuple[Node, int]]] = []
+            offsets = np.array([node.offset for node in nodes])
+            counts = np.array([len(node.actions) for node in nodes])
+            columns = np.arange(counts.max())
+            index = offsets[:, None] + columns
+            outside = columns >= counts[:, None]
+            index[outside] = 0
+            n = N[index]
+            n[outside] = 0.0
+            visits = n.sum(axis=1) + 1.0
+            scores = S[index, 0] + (c * np.sqrt(visits))[:, None] * S[index, 1]
+            scores[outside] = -np.inf
+            choices = scores.argmax(axis=1).tolist()
+            players = [node.player for node in nodes]
             next_nodes: list[Node] = []
-            add_path, add_node = next_paths.append, next_nodes.append
-            for path, node, i in zip(paths, nodes, choices, strict=True):
-                if node.returns is not None:  # terminal: exact value, no evaluation
-                    ended.append((path, node.returns))
-                    continue
+            next_trees: list[int] = []
+            add_node, add_tree = next_nodes.append, next_trees.append
+            for k, (t, node, i) in enumerate(zip(trees.tolist(), nodes, choices, strict=True)):
                 cdf = node.cdf
                 if cdf is not None:
-                    i = min(bisect_right(cdf, rand()), len(cdf) - 1)
-                path.append((node, i))
+                    i = choices[k] = min(bisect_right(cdf, rand()), len(cdf) - 1)
                 child = node.children[i]
                 if child is None:
                     leaf = child_of(node.state, node.actions[i])
                     if not (leaf.is_terminal() or leaf.is_chance_node()):
                         leaf_states.append(leaf)
-                        leaf_paths.append(path)
+                        leaf_parents.append((node, i))
+                        leaf_trees.append(t)
                         continue
                     child = node.children[i] = self._unevaluated_node(leaf)
                     created += 1
-                add_path(path)
+                if child.returns is not None:  # terminal: exact value, no evaluation
+                    ended_trees.append(t)
+                    ended_returns.append(child.returns)
+                    continue
                 add_node(child)
-            paths, nodes = next_paths, next_nodes
+                add_tree(t)
+            level_edges.append(offsets + np.array(choices))
+            level_players.append(players)
+            level_trees.append(trees)
+            nodes, trees = next_nodes, np.array(next_trees, dtype=np.int64)
         stats.nodes += created
-        stats.simulations += len(ended)
-        new_nodes: list[Node] = []
-        values: list[float] = []
+        stats.simulations += len(ended_trees)
+        # Per tree, the return to each player of what its path reached; every edge adds its mover's.
+        n_players = self.num_players
+        R = np.zeros((B, n_players + 1))  # the last column: 0 for chance edges (player -1)
         if leaf_states:
             priors, leaf_values = self._call_evaluator(leaf_states, stats)
-            new_nodes = _expand(leaf_states, priors, self.config.fpu, self.pool)
-            values = leaf_values.tolist()
+            new_nodes = _expand(leaf_states, priors, self.config.fpu, pool)
             stats.nodes += len(new_nodes)
             stats.simulations += len(new_nodes)
-        edges: list[int] = []
-        returns: list[float] = []
-        add_edge, add_return = edges.append, returns.append
-        others = max(self.num_players - 1, 1)
-        for path, leaf_node, value in zip(leaf_paths, new_nodes, values, strict=True):
-            parent, i = path[-1]
-            parent.children[i] = leaf_node
-            leaf_player = leaf_node.player
-            other = -value / others
-            for node, i in path:
-                node.visits += 1.0
-                add_edge(node.offset + i)
-                p = node.player
-                add_return(value if p == leaf_player else (other if p >= 0 else 0.0))
-        for path, exact in ended:
-            for node, i in path:
-                node.visits += 1.0
-                add_edge(node.offset + i)
-                p = node.player
-                add_return(exact[p] if p >= 0 else 0.0)
-        if not edges:
-            return
-        e = np.array(edges)
-        n = pool.N[e] + 1.0
-        w = pool.W[e] + np.array(returns)  # chance edges add 0: their values are never read
-        pool.N[e] = n
+            lt = np.array(leaf_trees)
+            values = np.asarray(leaf_values, dtype=np.float64)
+            R[lt, :n_players] = (-values / max(n_players - 1, 1))[:, None]
+            R[lt, np.array([node.player for node in new_nodes])] = values
+            for (parent, i), leaf_node in zip(leaf_parents, new_nodes, strict=True):
+                parent.children[i] = leaf_node
+        if ended_trees:
+            R[np.array(ended_trees), :n_players] = np.array(ended_returns, dtype=np.float64)
+        S, N = pool.S, pool.N  # re-read: `_expand` may have grown the pool
+        e = np.concatenate(level_edges)
+        p = np.array(list(itertools.chain.from_iterable(level_players)))
+        t = np.concatenate(level_trees)
+        returns = R[t, p]  # p = -1 (chance) reads the zero column
+        n = N[e] + 1.0
+        w = pool.W[e] + returns  # chance edges add 0: their values are never read
+        N[e] = n
         pool.W[e] = w
-        pool.S[e, 0] = w / n
-        pool.S[e, 1] = pool.P[e] / (1.0 + n)
+        S[e, 0] = w / n
+        S[e, 1] = pool.P[e] / (1.0 + n)
+
+    def _sync_visits(self) -> None:
+        """Sets `visits` of every pooled node from its edge counts after vectorised steps."""
+        if not self._visits_stale:
+            return
+        self._visits_stale = False
+        pool = self.pool
+        nodes = pool.nodes
+        if not nodes:
+            return
+        offsets = np.array([node.offset for node in nodes])
+        sums = np.add.reduceat(pool.N[: pool.top], offsets).tolist() if pool.top else []
+        for node, v in zip(nodes, sums, strict=True):
+            node.visits = v + 1.0 if node.cdf is None else v
 
     def _step(self, roots: list[Node], leaves_per_tree: int, stats: SearchStats) -> None:
         """One simulation step: up to `leaves_per_tree` leaves per tree, then one evaluator call."""
         if leaves_per_tree == 1 and len(roots) >= VECTORISED_MIN_TREES:
             self._step_one_leaf(roots, stats)
             return
+        self._sync_visits()
         c = self.config.c_puct
         vl = self.config.virtual_loss if leaves_per_tree > 1 else 0.0
         coef = np.array([1.0, 0.0])

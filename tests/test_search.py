@@ -10,6 +10,7 @@ import pytest
 from search.alphabeta import AlphaBetaPlayer, position_key, search, solve_exhaustively
 from search.evaluators import RandomRolloutEvaluator, UniformEvaluator
 from search.mcts import (
+    VECTORISED_MIN_TREES,
     BatchedPUCT,
     MCTSPlayer,
     PUCTConfig,
@@ -408,3 +409,37 @@ def test_policy_from_counts_temperature():
     assert p[0] == 0 and p[2] == pytest.approx(p[3]) and p[2] > 0.45
     rng = np.random.default_rng(0)
     assert {sample_action(counts, 0.0, rng) for _ in range(20)} == {2, 3}
+
+
+def test_vectorised_one_leaf_step_with_chance_and_tree_reuse():
+    game = pyspiel.load_game("palaestra_test_dice_nim", {"stones": 9})
+    solved = solve_exhaustively(game, discount=1.0)
+    states = [s for s in reachable(game).values() if 2 <= s.pile <= 4]
+    states = [s.clone() for s in states * (1 + VECTORISED_MIN_TREES // len(states))]
+    assert len(states) >= VECTORISED_MIN_TREES  # the vectorised one-leaf path
+    config = PUCTConfig(simulations=300, leaves_per_step=1)
+    search_ = BatchedPUCT(game, UniformEvaluator(game), config, seed=0)
+    counts = search_.search(states, add_noise=False)
+    assert np.all(counts.sum(axis=1) == 300)
+    assert search_.last_stats.simulations == 300 * len(states)
+    for b, state in enumerate(states):
+        assert int(np.argmax(counts[b])) in solved[position_key(state)].best_actions, str(state)
+
+    def check_visits(node, seen):  # a node's visits: its evaluation (decision nodes) plus its edges' counts
+        if node is None or node.is_terminal or id(node) in seen:
+            return
+        seen.add(id(node))
+        assert node.visits == node.N.sum() + (0.0 if node.is_chance else 1.0)
+        for child in node.children:
+            check_visits(child, seen)
+
+    seen: set[int] = set()
+    for root in search_.roots:
+        check_visits(root, seen)
+    assert any(node.is_chance for node in search_.pool.nodes)
+    # The per-tree path (fewer trees, virtual loss) goes on from the same trees with correct visits.
+    search_.config = PUCTConfig(simulations=40, leaves_per_step=2)
+    search_.search(states[:3], add_noise=False)
+    seen.clear()
+    for root in search_.roots:
+        check_visits(root, seen)
