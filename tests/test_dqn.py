@@ -132,3 +132,10 @@ def test_only_the_newest_step_checkpoints_are_kept(tmp_path):
     )
     names = sorted(p.name for p in (tmp_path / "k" / "ckpt").glob("*.pt"))
     assert names == ["latest.pt", "step_600.pt", "step_700.pt"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 4])
+def test_default_dqn_solves_cartpole(tmp_path, seed):
+    summary = train(tmp_path, f"solve{seed}", seed=seed, device="cpu", save_buffer=False)
+    assert summary["eval_return"] >= 475, summary
