@@ -1,0 +1,152 @@
+"""AlphaZero: a tiny self-play + learn loop, the loss falls, checkpoints round-trip, resume, legal moves."""
+
+from pathlib import Path
+
+import numpy as np
+import pyspiel
+import pytest
+import torch
+
+import envs
+from agents import alphazero
+from agents.checkpoint import load_checkpoint
+from agents.nets.resnet import PolicyValueNet, ResNetTower
+from agents.players import load_checkpoint_player, make_player
+from agents.training import resume_config
+
+TINY = dict(
+    env="tic_tac_toe",
+    channels=8,
+    blocks=1,
+    hidden=16,
+    simulations=8,
+    games_in_parallel=16,
+    min_replay=64,
+    batch_size=32,
+    eval_every=0,
+    eval_games=2,
+    eval_mcts_simulations=10,
+    eval_simulations=8,
+    checkpoint_every=10_000,
+    device="cpu",
+)
+
+
+def train(tmp_path, name: str, **overrides) -> dict:
+    config = alphazero.Config(run_dir=str(tmp_path / name), progress=False, **{**TINY, **overrides})
+    config, checkpoint = resume_config(config, alphazero.SHAPE_FIELDS)
+    return alphazero.train(config, envs.make(config.env), checkpoint)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> dict:
+    return train(tmp_path_factory.mktemp("az"), "run", steps=480)
+
+
+def test_nets_shapes():
+    tower = ResNetTower(5, 8, 2)
+    assert tower(torch.zeros(3, 5, 6, 7)).shape == (3, 8, 6, 7)
+    spatial = PolicyValueNet((5, 6, 7), 7, 8, 1, 16)
+    logits, values = spatial(torch.zeros(3, 5, 6, 7))
+    assert logits.shape == (3, 7) and values.shape == (3,) and values.abs().max() <= 1
+    flat = PolicyValueNet((12,), 4, 8, 2, 16)
+    logits, values = flat(torch.zeros(3, 12))
+    assert logits.shape == (3, 4) and values.shape == (3,)
+
+
+def test_evaluator_priors_are_masked_and_normalised():
+    game = pyspiel.load_game("tic_tac_toe")
+    net = alphazero.make_network(game, alphazero.Config(**TINY))
+    evaluator = alphazero.NetworkEvaluator(net, game)
+    state = game.new_initial_state()
+    state.apply_action(4)
+    priors, values = evaluator.evaluate([game.new_initial_state(), state])
+    assert priors.shape == (2, 9) and values.shape == (2,)
+    assert priors[1, 4] == 0 and np.allclose(priors.sum(1), 1, atol=1e-5)
+
+
+def test_selfplay_and_learning_write_a_loadable_checkpoint(tiny_run):
+    checkpoint = load_checkpoint(tiny_run["checkpoint"])
+    assert checkpoint["algorithm"] == "alphazero" and checkpoint["step"] == 480
+    assert tiny_run["games"] > 0 and checkpoint["train_steps"] > 0
+    assert (Path(tiny_run["checkpoint"]).parent / "replay_buffer.npz").exists()
+    player = load_checkpoint_player(tiny_run["checkpoint"], envs.make("tic_tac_toe"))
+    assert player.config.simulations == 8
+
+
+def test_loss_falls_on_a_fixed_batch():
+    torch.manual_seed(0)
+    game = pyspiel.load_game("tic_tac_toe")
+    net = alphazero.make_network(game, alphazero.Config(**TINY))
+    rng = np.random.default_rng(0)
+    obs = rng.integers(0, 2, size=(32, *net.obs_shape)).astype(np.float32)
+    policies = rng.dirichlet(np.ones(9), size=32).astype(np.float32)
+    values = rng.choice([-1.0, 0.0, 1.0], size=32).astype(np.float32)
+    batch = {
+        "obs": torch.from_numpy(obs),
+        "policies": torch.from_numpy(policies),
+        "values": torch.from_numpy(values),
+    }
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    first = float(alphazero.alphazero_loss(net, batch)[0].detach())
+    for _ in range(100):
+        loss = alphazero.alphazero_loss(net, batch)[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert float(loss.detach()) < 0.7 * first
+
+
+def test_save_load_round_trip_gives_the_same_policy(tiny_run):
+    env = envs.make("tic_tac_toe")
+    checkpoint = load_checkpoint(tiny_run["checkpoint"])
+    player = load_checkpoint_player(tiny_run["checkpoint"], env)
+    again = load_checkpoint_player(tiny_run["checkpoint"], env)
+    for key, value in checkpoint["model"].items():
+        assert torch.equal(value, player.evaluator.network.state_dict()[key])
+    state = env.new_initial_state()
+    states = [state.clone()]
+    for action in (4, 0, 8):
+        state.apply_action(action)
+        states.append(state.clone())
+    a, b = player.evaluator.evaluate(states), again.evaluator.evaluate(states)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    for s in states:
+        player.reset(env, s.current_player(), 0)
+        again.reset(env, s.current_player(), 0)
+        assert player.act(s) == again.act(s)
+
+
+def test_player_options_and_legal_moves(tiny_run):
+    env = envs.make("tic_tac_toe")
+    player = make_player(tiny_run["checkpoint"] + ",sims=4", env)
+    assert player.config.simulations == 4
+    rng = np.random.default_rng(1)
+    for game_index in range(6):
+        state = env.new_initial_state()
+        player.reset(env, game_index % 2, game_index)
+        while not state.is_terminal():
+            if state.current_player() == game_index % 2:
+                action = player.act(state.clone())
+                assert action in state.legal_actions()
+            else:
+                action = int(rng.choice(state.legal_actions()))
+            state.apply_action(action)
+
+
+def test_resume_restores_network_optimizer_buffer_and_counters(tmp_path):
+    first = train(tmp_path, "r", steps=320)
+    saved = load_checkpoint(first["checkpoint"])
+    with np.load(tmp_path / "r" / "ckpt" / "replay_buffer.npz") as data:
+        saved_positions = len(data["values"])
+    second = train(tmp_path, "again", steps=640, resume=str(tmp_path / "r"))
+    resumed = load_checkpoint(second["checkpoint"])
+    assert resumed["step"] == 640 and resumed["train_steps"] > saved["train_steps"]
+    assert second["games"] > first["games"]
+    with np.load(tmp_path / "r" / "ckpt" / "replay_buffer.npz") as data:
+        assert len(data["values"]) > 1.5 * saved_positions  # the saved positions were kept, new ones added
+
+
+def test_refuses_a_game_that_is_not_sequential():
+    with pytest.raises(Exception, match="sequential"):
+        alphazero.check_game(pyspiel.load_game("matrix_rps"))
