@@ -99,7 +99,7 @@ class EvalArgs:
     """Evaluate a checkpoint: mean return on a gymnasium env, or win/draw/loss rates against an opponent."""
 
     checkpoint: Annotated[str, tyro.conf.Positional]
-    """the checkpoint file, e.g. runs/X/ckpt/latest.pt"""
+    """the checkpoint file, e.g. runs/X/ckpt/latest.pt (with options: runs/X/ckpt/latest.pt,sims=400)"""
     env: str | None = None
     """environment (default: the checkpoint's own)"""
     episodes: int = 100
@@ -121,11 +121,12 @@ def command_eval(argv: list[str]) -> int:
     import envs
     from agents.checkpoint import load_checkpoint
     from agents.evaluation import evaluate_player
-    from agents.players import load_checkpoint_player
+    from agents.players import make_player
 
-    checkpoint = load_checkpoint(args.checkpoint)
+    path = args.checkpoint.split(",")[0]  # `CKPT,sims=400` overrides the checkpoint's play settings
+    checkpoint = load_checkpoint(path)
     env = envs.make(args.env or checkpoint["env_spec"])
-    player = load_checkpoint_player(args.checkpoint, env, device=args.device)
+    player = make_player(args.checkpoint, env, seed=args.seed, device=args.device)
     result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
     if envs.is_game(env):
         multi_point = env.max_utility() > 1  # backgammon: a game is worth 1, 2 or 3 points
