@@ -27,7 +27,7 @@ from torch import nn
 from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.mlp import MLP, mask_logits
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
-from agents.training import TrainConfig, TrainingRun, resolve_device, seed_everything
+from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
 from envs import is_game
 from envs.errors import UsageError
 from envs.spaces import flatten_observation
@@ -214,12 +214,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     )
 
     run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="win_rate" if game else "return")
-    solved_return = config.solved_return
-    if solved_return is None and not game and env.spec is not None:
-        solved_return = env.spec.reward_threshold
-    check_solved = config.stop_when_solved and solved_return is not None and not game
-    recent: list[float] = []
-    solved = False
+    solved = SolvedCheck(config.env, env, config.stop_when_solved and not game, config.solved_return,
+                         config.solved_window, check_episodes=0)
 
     def save() -> None:
         payload = {"model": policy.state_dict(), "optimizer": optimizer.state_dict(), "updates": updates}
@@ -230,7 +226,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         run.save(payload, rng)
 
     try:
-        while not solved and not run.should_stop():
+        while not solved.solved and not run.should_stop():
             # 1. Play `batch_episodes` whole episodes, sampling each action from the current policy.
             batch = Batch()
             while batch.episodes < config.batch_episodes and not run.should_stop():
@@ -253,11 +249,9 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
                 episodic_return = sum(rewards)
                 run.advance(len(rewards))
                 run.record_episode(episodic_return, len(rewards))
-                recent = (recent + [episodic_return])[-config.solved_window :]
-                if check_solved and len(recent) == config.solved_window and np.mean(recent) >= solved_return:
-                    solved = True  # keep the policy that played the solved episodes as it is
-                    break
-            if solved or not batch.episodes:
+                if solved.update(episodic_return):
+                    break  # keep the policy that played the solved episodes as it is
+            if solved.solved or not batch.episodes:
                 break
 
             # 2. One gradient step: the sampled actions are the teachers, scaled by their advantages.
@@ -283,9 +277,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
 
         # 3. The final greedy evaluation (what `run.py eval` on ckpt/latest.pt reproduces).
         figures: dict[str, Any] = {"train_return": round(run.recent_mean(), 2)}
-        if solved:
-            window = config.solved_window
-            figures["stopped_by"] = f"solved (mean of the last {window} returns >= {solved_return})"
+        if solved.solved:
+            figures["stopped_by"] = solved.reason()
         if config.eval_episodes > 0:
             player = ReinforcePlayer(copy.deepcopy(policy).cpu(), env, sample=config.play_sampled)
             result = evaluate_player(player, env, config.eval_episodes)

@@ -141,7 +141,7 @@ class SolvedCheck:
     reaches `threshold` (default: the env's `reward_threshold`, 475 on CartPole-v1), the current network
     plays `check_episodes` greedy episodes on a separate copy of the env (seeds from 10,000 on, apart
     from the final evaluation's); the run stops when those reach the threshold too. The final checkpoint
-    is then exactly the network that passed."""
+    is then exactly the network that passed. With `check_episodes=0` the training window alone decides."""
 
     CHECK_SEED = 10_000
 
@@ -154,8 +154,8 @@ class SolvedCheck:
         window: int,
         check_episodes: int = 10,
     ):
-        if window < 1 or check_episodes < 1:
-            raise UsageError("--solved-window and --solved-check-episodes must be at least 1")
+        if window < 1 or check_episodes < 0:
+            raise UsageError("--solved-window must be at least 1 and --solved-check-episodes at least 0")
         spec = getattr(env, "spec", None)
         if threshold is None and spec is not None:
             threshold = spec.reward_threshold
@@ -167,11 +167,14 @@ class SolvedCheck:
         self.checks = 0
         self.solved = False
 
-    def update(self, episodic_return: float, make_player: Callable[[], Any]) -> bool:
-        """Record a finished training episode; True once solved (the greedy check passed)."""
+    def update(self, episodic_return: float, make_player: Callable[[], Any] | None = None) -> bool:
+        """Record a finished training episode; True once solved (and, if asked, the greedy check passed)."""
         self.recent.append(episodic_return)
         if not self.enabled or len(self.recent) < self.window or np.mean(self.recent) < self.threshold:
             return False
+        if self.check_episodes == 0 or make_player is None:
+            self.solved = True
+            return True
         from agents.evaluation import evaluate_player
 
         if self.check_env is None:
@@ -186,6 +189,8 @@ class SolvedCheck:
         return self.solved
 
     def reason(self) -> str:
+        if self.checks == 0:
+            return f"solved (mean of the last {self.window} returns >= {self.threshold})"
         return (
             f"solved (the last {self.window} training returns and {self.check_episodes} greedy "
             f"episodes reached {self.threshold}; greedy checks: {self.checks})"
