@@ -7,27 +7,36 @@ distinct actions); moves are sampled in proportion to the visit counts for the f
 `temperature_moves` moves of a game, then the most visited move is played. Every position played becomes
 a training example: the mover's observation (`envs.encoding`, the mover's view plus whose turn it is),
 the root's visit distribution and, once the game ends, the mover's final return (scaled into [-1, 1]).
-The learner minimises cross-entropy to the visit distribution plus the squared value error, with
-AdamW's decoupled weight decay as the L2 term. `--steps` counts moves played in self-play.
+
+The learner samples the replay buffer, maps each example through a random symmetry of the game
+(`envs.symmetries`; identity for games without registered ones), and minimises cross-entropy to the
+visit distribution plus the squared value error, with AdamW's decoupled weight decay as the L2 term and
+a cosine learning-rate schedule over `--steps`. It takes `samples_per_position` gradient samples per
+position played, whoever plays them: this process (`--workers 0`, deterministic for a seed) or K actor
+processes (`--workers K`) that receive the learner's weights every `publish_every` gradient steps. On a
+GPU the learner and the evaluator run in bfloat16 autocast (`--amp`). `--steps` counts moves played.
+
+Evaluations play the latest network against `mcts:N` and against the earlier snapshots (one is taken at
+each evaluation); all those games give every snapshot an Elo rating (league/elo.py, `mcts:N` at 0),
+written to TensorBoard and to `elo.json` in the run folder (`bench/plot_elo.py` draws the curve).
 
 The player (`load_player`, and so any checkpoint on the command line) is PUCT with the network at
 `eval_simulations` simulations (`ckpt.pt,sims=400` overrides), no noise, most visited move.
 
-Nothing here knows a particular game: shapes, players, chance and utilities come from `pyspiel.Game`.
-Games must be sequential (turn-taking); PUCT assumes zero-sum returns between the players.
-
-Not done yet (issue 5), said plainly:
-- symmetry augmentation: `SYMMETRIES` is an empty registry, so every game uses the identity (no
-  augmentation); connect four's mirror, go/othello's 8 symmetries and hex's half turn are still to add;
-- self-play runs in this process only (no `--workers` actor processes), no learning-rate schedule, no
-  mixed precision, no resignation, no evaluation against earlier checkpoints or Elo curve;
-- games still in progress when a run stops are dropped (a resumed run starts fresh games).
+Nothing here knows a particular game: shapes, players, chance and utilities come from `pyspiel.Game`
+(and the sizes' defaults from the observation's size). Games must be sequential (turn-taking); PUCT
+assumes zero-sum returns between the players. Games still in progress when a run stops are dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+import queue
+import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,27 +53,36 @@ from agents.training import TrainConfig, TrainingRun, resolve_device, seed_every
 from envs import is_game
 from envs.encoding import encoder_for
 from envs.errors import UsageError
+from envs.symmetries import Symmetry, symmetries_for
 from search.mcts import BatchedPUCT, PUCTConfig, PUCTPlayer, sample_action
 
 
 @dataclass(frozen=True)
 class Config(TrainConfig):
-    """AlphaZero. The defaults are sized for a CPU run on a small board game (tic_tac_toe, connect_four)."""
+    """AlphaZero. Network sizes left unset are chosen from the size of the game's observation."""
 
     env: str = "tic_tac_toe"
     """a sequential OpenSpiel game string (with a forward model), or module:factory returning one"""
     steps: int = 200_000
-    """moves to play in self-play in total (all parallel games together); on --resume, the run's total"""
-    channels: int = 32
-    """convolution channels of the ResNet tower (spatial observations)"""
-    blocks: int = 3
-    """residual blocks of the tower (spatial), or hidden layers of the MLP trunk (flat observations)"""
-    hidden: int = 64
-    """width of the value head's hidden layer, and of the MLP trunk on flat observations"""
+    """moves to play in self-play in total (all games together); the learning rate decays over them"""
+    channels: int | None = None
+    """convolution channels of the ResNet tower (default by board size: 32 up to 16 cells, 48 up to 64,
+    else 64)"""
+    blocks: int | None = None
+    """residual blocks of the tower (default 2 / 4 / 6 by board size), or hidden layers of the MLP trunk
+    on flat observations (default 2)"""
+    hidden: int | None = None
+    """width of the value head's hidden layer (default 32 / 64 / 128), and of the MLP trunk on flat
+    observations (default 128)"""
     simulations: int = 50
     """PUCT simulations per move in self-play"""
     games_in_parallel: int = 64
-    """self-play games played at once; one network call per simulation step evaluates a leaf of each"""
+    """self-play games played at once (per actor); one network call per simulation step evaluates a leaf of
+    each (use 512+ on a GPU)"""
+    workers: int = 0
+    """actor processes playing self-play (0: this process alternates playing and learning, deterministic)"""
+    publish_every: int = 20
+    """gradient steps between sending the weights to the actors (with --workers)"""
     c_puct: float = 1.25
     """PUCT exploration weight"""
     dirichlet_alpha: float | None = None
@@ -74,24 +92,32 @@ class Config(TrainConfig):
     temperature_moves: int | None = None
     """moves of each game sampled in proportion to visit counts before greedy play (default a quarter of
     the game's maximum length)"""
+    augment: bool = True
+    """map each training example through a random symmetry of the game (envs/symmetries.py)"""
     replay_size: int = 100_000
     """positions kept in the replay buffer"""
     min_replay: int = 1_000
     """positions in the buffer before learning starts"""
     batch_size: int = 256
     """positions per gradient step"""
+    samples_per_position: float = 4.0
+    """gradient samples drawn per self-play position (the replay ratio)"""
     learning_rate: float = 1e-3
-    """AdamW learning rate"""
+    """AdamW learning rate at the start"""
+    final_learning_rate: float = 1e-4
+    """learning rate reached at --steps (cosine decay)"""
     weight_decay: float = 1e-4
     """AdamW decoupled weight decay (the L2 term of the loss)"""
-    train_steps_per_move: int = 1
-    """gradient steps after each batched move (one move in every parallel game)"""
+    amp: bool = True
+    """bfloat16 autocast for the network on a GPU (ignored on a CPU)"""
     eval_every: int = 20_000
-    """moves between evaluations against mcts:eval_mcts_simulations (0: only at the end)"""
+    """moves between evaluations (0: only at the end)"""
     eval_games: int = 20
-    """games per evaluation, seats alternating"""
+    """games per evaluation against mcts:eval_mcts_simulations, seats alternating"""
     eval_mcts_simulations: int = 100
     """simulations of the UCT opponent (mcts:N) in evaluations"""
+    eval_snapshots: int = 2
+    """earlier snapshots the latest network plays at each evaluation (eval_games / 2 games each), for Elo"""
     eval_simulations: int = 50
     """simulations of the trained player in evaluations and when a checkpoint plays (sims= overrides)"""
     save_buffer: bool = True
@@ -100,12 +126,28 @@ class Config(TrainConfig):
 
 SHAPE_FIELDS = ("channels", "blocks", "hidden")
 
-# Per-game symmetries for augmentation: game short name -> function(obs, policy) -> [(obs, policy), ...].
-# TODO(issue 5): empty, so every game trains on the positions as played (identity).
-SYMMETRIES: dict[str, Callable[[np.ndarray, np.ndarray], list[tuple[np.ndarray, np.ndarray]]]] = {}
+
+def default_sizes(game: pyspiel.Game) -> dict[str, int]:
+    """Network sizes worth watching on a CPU, from the observation's size alone."""
+    shape = encoder_for(game).shape
+    if len(shape) != 3:
+        return {"channels": 32, "blocks": 2, "hidden": 128}
+    cells = shape[1] * shape[2]
+    if cells <= 16:
+        return {"channels": 32, "blocks": 2, "hidden": 32}
+    if cells <= 64:
+        return {"channels": 48, "blocks": 4, "hidden": 64}
+    return {"channels": 64, "blocks": 6, "hidden": 128}
+
+
+def with_sizes(config: Config, game: pyspiel.Game) -> Config:
+    """The config with unset network sizes filled in from the game."""
+    sizes = default_sizes(game)
+    return dataclasses.replace(config, **{k: v for k, v in sizes.items() if getattr(config, k) is None})
 
 
 def make_network(game: pyspiel.Game, config: Config) -> PolicyValueNet:
+    config = with_sizes(config, game)
     return PolicyValueNet(
         encoder_for(game).shape, game.num_distinct_actions(), config.channels, config.blocks, config.hidden
     )
@@ -125,13 +167,25 @@ def check_game(env: Any) -> pyspiel.Game:
     return env
 
 
+def autocast(device: torch.device, enabled: bool) -> Any:
+    """bfloat16 autocast on a GPU when enabled; a no-op context elsewhere."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled and device.type == "cuda")
+
+
 class NetworkEvaluator:
     """The evaluator contract for search: priors = softmax of the masked logits, values in game units."""
 
-    def __init__(self, network: PolicyValueNet, game: pyspiel.Game, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        network: PolicyValueNet,
+        game: pyspiel.Game,
+        device: str | torch.device = "cpu",
+        amp: bool = False,
+    ):
         self.network = network
         self.game = game
         self.device = torch.device(device)
+        self.amp = amp
         self.encoder = encoder_for(game)
         self.num_actions = game.num_distinct_actions()
         self.scale = utility_scale(game)
@@ -149,7 +203,7 @@ class NetworkEvaluator:
         obs, masks = self.encode(states)
         was_training = self.network.training
         self.network.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.amp):
             logits, values = self.network(torch.from_numpy(obs).to(self.device))
             mask = torch.from_numpy(masks).to(self.device)
             priors = torch.softmax(mask_logits(logits.float(), mask), dim=-1).masked_fill(~mask, 0.0)
@@ -159,26 +213,40 @@ class NetworkEvaluator:
 
 
 class PolicyValueBuffer:
-    """A ring of (observation, visit distribution, outcome for the mover) training examples."""
+    """A ring of (observation, visit distribution, outcome for the mover) training examples; samples come
+    out through a random symmetry each when `symmetries` has more than the identity."""
 
-    def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int):
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        num_actions: int,
+        symmetries: Sequence[Symmetry] = (),
+    ):
         self.capacity = capacity
         self.obs = np.zeros((capacity, *obs_shape), dtype=np.float32)
         self.policies = np.zeros((capacity, num_actions), dtype=np.float32)
         self.values = np.zeros(capacity, dtype=np.float32)
+        self.symmetries = list(symmetries)
         self.size = 0
         self.position = 0
 
     def add(self, obs: np.ndarray, policies: np.ndarray, values: np.ndarray) -> None:
-        for i in range(len(values)):
-            j = self.position
-            self.obs[j], self.policies[j], self.values[j] = obs[i], policies[i], values[i]
-            self.position = (j + 1) % self.capacity
-            self.size = min(self.size + 1, self.capacity)
+        index = (self.position + np.arange(len(values))) % self.capacity
+        self.obs[index], self.policies[index], self.values[index] = obs, policies, values
+        self.position = int(index[-1] + 1) % self.capacity if len(values) else self.position
+        self.size = min(self.size + len(values), self.capacity)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         index = rng.integers(0, self.size, size=batch_size)
-        return {"obs": self.obs[index], "policies": self.policies[index], "values": self.values[index]}
+        obs, policies = self.obs[index], self.policies[index]
+        if len(self.symmetries) > 1:
+            which = rng.integers(0, len(self.symmetries), size=batch_size)
+            for k, symmetry in enumerate(self.symmetries[1:], start=1):
+                rows = np.flatnonzero(which == k)
+                if len(rows):
+                    obs[rows], policies[rows] = symmetry.apply(obs[rows], policies[rows])
+        return {"obs": obs, "policies": policies, "values": self.values[index]}
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -208,14 +276,26 @@ class PolicyValueBuffer:
 def alphazero_loss(network: PolicyValueNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
     """(total, policy, value): cross-entropy to the visit distribution + MSE to the outcome."""
     logits, values = network(batch["obs"])
-    policy_loss = -(batch["policies"] * F.log_softmax(logits, dim=-1)).sum(-1).mean()
-    value_loss = F.mse_loss(values, batch["values"])
+    policy_loss = -(batch["policies"] * F.log_softmax(logits.float(), dim=-1)).sum(-1).mean()
+    value_loss = F.mse_loss(values.float(), batch["values"])
     return policy_loss + value_loss, policy_loss, value_loss
+
+
+def cosine_learning_rate(config: Config, step: int) -> float:
+    """From `learning_rate` at step 0 to `final_learning_rate` at `steps` (moves played), half a cosine."""
+    progress = min(1.0, step / max(config.steps, 1))
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+        1.0 + math.cos(math.pi * progress)
+    )
+
+
+GameExamples = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""One finished game's training examples: observations, visit distributions, the movers' outcomes."""
 
 
 class SelfPlay:
     """B games played at once with one `BatchedPUCT`; `play_move` plays one move in each of them and
-    returns the finished games' examples (obs, visit distributions, the movers' scaled outcomes)."""
+    returns the finished games' examples."""
 
     def __init__(
         self, game: pyspiel.Game, evaluator: NetworkEvaluator, config: Config, rng: np.random.Generator
@@ -251,12 +331,12 @@ class SelfPlay:
         self.resolve_chance(state)
         return state
 
-    def play_move(self) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[int]]:
-        """One move in every game; returns the finished games' examples and lengths."""
+    def play_move(self) -> list[GameExamples]:
+        """One move in every game; returns the examples of the games that ended."""
         counts = self.search.search(self.states, add_noise=True)
         self.simulations_per_second = self.search.last_stats.simulations_per_second
         obs, _ = self.evaluator.encode(self.states)
-        finished, lengths = [], []
+        finished = []
         for b, state in enumerate(self.states):
             policy = counts[b] / counts[b].sum()
             self.records[b].append((obs[b], policy, state.current_player()))
@@ -270,13 +350,168 @@ class SelfPlay:
                 finished.append(
                     (
                         np.stack([r[0] for r in record]),
-                        np.stack([r[1] for r in record]),
+                        np.stack([r[1] for r in record]).astype(np.float32),
                         np.array([returns[r[2]] for r in record], dtype=np.float32),
                     )
                 )
-                lengths.append(self.moves[b])
                 self.states[b], self.moves[b], self.records[b] = self.new_game(), 0, []
-        return finished, lengths
+        return finished
+
+
+def actor_main(
+    config: Config,
+    seed: int,
+    shared_weights: dict[str, torch.Tensor],
+    version: Any,
+    lock: Any,
+    examples: Any,
+    stop: Any,
+) -> None:
+    """An actor process: self-play with the latest published weights, finished games onto `examples`."""
+    import envs
+    from league.workers import initialize_worker
+
+    initialize_worker()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and stops the actors
+    game = check_game(envs.make(config.env))
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    network = make_network(game, config)
+    seen = -1
+    selfplay = SelfPlay(game, NetworkEvaluator(network, game), config, rng)
+    while not stop.is_set():
+        if version.value != seen:
+            with lock:
+                network.load_state_dict(shared_weights)
+                seen = version.value
+        for finished in selfplay.play_move():
+            while not stop.is_set():
+                try:
+                    examples.put((finished, selfplay.simulations_per_second), timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+
+
+class Actors:
+    """K actor processes fed with the learner's weights through shared memory."""
+
+    def __init__(self, config: Config, network: PolicyValueNet, seed: int):
+        import torch.multiprocessing as mp
+
+        from league.workers import start_method
+
+        context = mp.get_context(start_method())
+        self.shared = {k: v.detach().cpu().clone().share_memory_() for k, v in network.state_dict().items()}
+        self.version = context.Value("l", 0)
+        self.lock = context.Lock()
+        self.examples = context.Queue(maxsize=64 * config.workers)
+        self.stop = context.Event()
+        self.processes = [
+            context.Process(
+                target=actor_main,
+                args=(
+                    config,
+                    seed + 1000 * (k + 1),
+                    self.shared,
+                    self.version,
+                    self.lock,
+                    self.examples,
+                    self.stop,
+                ),
+                daemon=True,
+            )
+            for k in range(config.workers)
+        ]
+        for process in self.processes:
+            process.start()
+
+    def publish(self, network: PolicyValueNet) -> None:
+        with self.lock, torch.no_grad():
+            for name, value in network.state_dict().items():
+                self.shared[name].copy_(value.detach().cpu())
+            self.version.value += 1
+
+    def collect(self, timeout: float) -> tuple[list[GameExamples], float]:
+        """Finished games waiting in the queue (waiting up to `timeout` for the first), and the actors'
+        latest simulations per second."""
+        games, speed = [], 0.0
+        try:
+            while True:
+                finished, speed = self.examples.get(timeout=timeout if not games else 0.0)
+                games.append(finished)
+        except queue.Empty:
+            pass
+        if not games and not all(p.is_alive() for p in self.processes):
+            raise RuntimeError("an AlphaZero actor process died; see its error above")
+        return games, speed
+
+    def close(self) -> None:
+        self.stop.set()
+        deadline = time.time() + 10
+        for process in self.processes:
+            while process.is_alive() and time.time() < deadline:
+                try:
+                    self.examples.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            process.join(timeout=max(0.0, deadline - time.time()))
+            if process.is_alive():
+                process.terminate()
+
+
+class EloTracker:
+    """Snapshots of the network taken at each evaluation, the games among them and against `mcts:N`, and
+    their Elo ratings (the baseline at 0). Snapshot weights live in the run's `snapshots/` folder."""
+
+    def __init__(self, run_dir: Path, baseline: str, state: dict | None = None):
+        self.folder = run_dir / "snapshots"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        state = state or {}
+        self.names: list[str] = list(state.get("names", [baseline]))
+        self.steps: list[int] = list(state.get("steps", [0]))
+        self.seconds: list[float] = list(state.get("seconds", [0.0]))
+        self.results: list[tuple[int, int, float]] = [tuple(r) for r in state.get("results", [])]
+        self.ratings: list[float] = list(state.get("ratings", [0.0]))
+
+    def state(self) -> dict:
+        return {
+            "names": self.names,
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "results": [list(r) for r in self.results],
+            "ratings": self.ratings,
+        }
+
+    def snapshot_path(self, name: str) -> Path:
+        return self.folder / f"{name}.pt"
+
+    def add(self, name: str, step: int, seconds: float, model: dict) -> int:
+        from agents.checkpoint import save_checkpoint
+
+        save_checkpoint(self.snapshot_path(name), {"model": model})
+        self.names.append(name)
+        self.steps.append(step)
+        self.seconds.append(seconds)
+        return len(self.names) - 1
+
+    def record(self, i: int, j: int, summary: dict) -> None:
+        games = summary["games"]
+        wins, draws = round(summary["win_rate"] * games), round(summary["draw_rate"] * games)
+        self.results += [(i, j, 1.0)] * wins + [(i, j, 0.5)] * draws + [(i, j, 0.0)] * (games - wins - draws)
+
+    def fit(self) -> list[float]:
+        from league.elo import elo_ratings
+
+        self.ratings = [float(r) for r in elo_ratings(len(self.names), self.results, anchor=0)]
+        return self.ratings
+
+    def write(self, path: Path) -> None:
+        rows = [
+            {"name": n, "step": s, "seconds": round(t, 1), "elo": round(r, 1)}
+            for n, s, t, r in zip(self.names, self.steps, self.seconds, self.ratings, strict=True)
+        ]
+        path.write_text(json.dumps({"baseline": self.names[0], "snapshots": rows}, indent=2))
 
 
 def make_player(
@@ -296,6 +531,9 @@ def make_player(
 def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """Self-play and learn on `env`; returns the run's summary (folder, checkpoint, final evaluation)."""
     game = check_game(env)
+    config = with_sizes(config, game)
+    if config.workers < 0:
+        raise UsageError("--workers must be 0 (self-play in this process) or more")
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     run = TrainingRun("alphazero", config, env, checkpoint, outcome_kind="win_rate")
@@ -303,8 +541,13 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    buffer = PolicyValueBuffer(config.replay_size, encoder_for(game).shape, game.num_distinct_actions())
+    symmetries = symmetries_for(game, encoder_for(game).shape) if config.augment else []
+    buffer = PolicyValueBuffer(
+        config.replay_size, encoder_for(game).shape, game.num_distinct_actions(), symmetries
+    )
     train_steps = 0
+    opponent = f"mcts:{config.eval_mcts_simulations}"
+    elo_state = None
     if checkpoint is not None:
         from agents.checkpoint import restore_rng
 
@@ -312,10 +555,12 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         optimizer.load_state_dict(checkpoint["optimizer"])
         restore_rng(rng, checkpoint["rng"])
         train_steps = int(checkpoint.get("train_steps", 0))
+        elo_state = checkpoint.get("elo")
         buffer_file = run.ckpt_dir / "replay_buffer.npz"
         if buffer_file.exists():
             buffer.load(buffer_file)
-    opponent = f"mcts:{config.eval_mcts_simulations}"
+    elo = EloTracker(run.run_dir, opponent, elo_state)
+    seconds_before = float(checkpoint.get("training_seconds", 0.0)) if checkpoint else 0.0
 
     def save() -> None:
         extra = (lambda folder: buffer.save(folder / "replay_buffer.npz")) if config.save_buffer else None
@@ -323,63 +568,115 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             "model": network.state_dict(),
             "optimizer": optimizer.state_dict(),
             "train_steps": train_steps,
+            "elo": elo.state(),
+            "training_seconds": seconds_before + run.elapsed(),
         }
         run.save(payload, rng, extra)
 
     def evaluate() -> dict:
+        from league.arena import play_match
+
         player = make_player(network, game, config.eval_simulations, config.c_puct, device, config.seed)
         result = evaluate_player(player, env, config.eval_games, opponent=opponent, seed=config.seed)
-        network.train()
         log_evaluation(run, result, opponent)
+        weights = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+        latest = elo.add(f"step_{run.step}", run.step, seconds_before + run.elapsed(), weights)
+        elo.record(latest, 0, result)
+        for k in range(max(1, latest - config.eval_snapshots), latest):
+            snapshot = make_network(game, config)
+            snapshot.load_state_dict(torch.load(elo.snapshot_path(elo.names[k]), weights_only=True)["model"])
+            other = make_player(snapshot, game, config.eval_simulations, config.c_puct, device, config.seed)
+            match = play_match(game, [player, other], games=max(2, config.eval_games // 2), seed=run.step)
+            elo.record(latest, k, match.summary())
+        ratings = elo.fit()
+        run.log("eval/elo", ratings[latest])
+        elo.write(run.run_dir / "elo.json")
+        network.train()
         return result
 
-    selfplay = SelfPlay(game, NetworkEvaluator(network, game, device), config, rng)
-    last_eval = run.step
-    policy_loss = value_loss = float("nan")
-    started = time.time()
-    while not run.should_stop():
-        finished, lengths = selfplay.play_move()
-        for (obs, policies, values), length in zip(finished, lengths, strict=True):
-            buffer.add(obs, policies, values)
-            run.episodes += 1
-            run.log("charts/episodic_length", length)
-        run.advance(len(selfplay.states))
-        if finished:
-            run.log("selfplay/games", run.episodes)
-        run.log("selfplay/sims_per_second", selfplay.simulations_per_second)
-        if buffer.size >= config.min_replay:
-            network.train()
-            for _ in range(config.train_steps_per_move):
-                sample = buffer.sample(config.batch_size, rng)
-                batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
-                loss, policy, value = alphazero_loss(network, batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                train_steps += 1
+    def learn() -> None:
+        nonlocal train_steps
+        network.train()
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_learning_rate(config, run.step)
+        sample = buffer.sample(config.batch_size, rng)
+        batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
+        with autocast(device, config.amp):
+            loss, policy, value = alphazero_loss(network, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        train_steps += 1
+        if train_steps % 10 == 0:
             policy_loss, value_loss = float(policy.detach()), float(value.detach())
             run.check_finite("loss", policy_loss + value_loss)
             run.log("losses/policy_loss", policy_loss)
             run.log("losses/value_loss", value_loss)
-        run.bar.set_postfix_str(
-            f"games={run.episodes} sims/s={selfplay.simulations_per_second:.0f} "
-            f"pl={policy_loss:.3f} vl={value_loss:.3f}",
-            refresh=False,
+            run.log("charts/learning_rate", optimizer.param_groups[0]["lr"])
+            run.bar.set_postfix_str(
+                f"games={run.episodes} pl={policy_loss:.3f} vl={value_loss:.3f}", refresh=False
+            )
+
+    def add_games(finished: list[GameExamples], speed: float) -> None:
+        for obs, policies, values in finished:
+            buffer.add(obs, policies, values)
+            run.episodes += 1
+            run.log("charts/episodic_length", len(values))
+        if finished:
+            run.log("selfplay/games", run.episodes)
+            run.log("selfplay/sims_per_second", speed)
+
+    def learning_due() -> bool:
+        """Learn while the gradient samples so far fall short of samples_per_position per move played."""
+        return (
+            buffer.size >= config.min_replay
+            and train_steps * config.batch_size < config.samples_per_position * run.step
         )
-        if config.eval_every > 0 and run.step - last_eval >= config.eval_every:
-            evaluate()
-            last_eval = run.step
-        if run.due_for_checkpoint():
-            save()
+
+    actors = Actors(config, network, config.seed) if config.workers > 0 else None
+    selfplay = (
+        None if actors else SelfPlay(game, NetworkEvaluator(network, game, device, config.amp), config, rng)
+    )
+    last_eval, last_result = run.step, None
+    started = time.time()
+    try:
+        while not run.should_stop():
+            if actors is None:
+                finished = selfplay.play_move()
+                add_games(finished, selfplay.simulations_per_second)
+                run.advance(len(selfplay.states))
+                while learning_due():
+                    learn()
+            else:
+                finished, speed = actors.collect(timeout=0.0 if learning_due() else 0.2)
+                add_games(finished, speed)
+                run.advance(sum(len(values) for _, _, values in finished))
+                for _ in range(config.publish_every):
+                    if not learning_due():
+                        break
+                    learn()
+                    if train_steps % config.publish_every == 0:
+                        actors.publish(network)
+            if config.eval_every > 0 and run.step - last_eval >= config.eval_every:
+                last_eval, last_result = run.step, evaluate()
+            if run.due_for_checkpoint():
+                save()
+    finally:
+        if actors is not None:
+            actors.close()
 
     save()
-    result = evaluate()
+    if last_result is None or last_eval != run.step:
+        last_result = evaluate()
+        save()
+    result = last_result
     run.close()
     return run.summary(
         games=run.episodes,
         train_steps=train_steps,
         selfplay_seconds=round(time.time() - started, 1),
         eval_opponent=opponent,
+        elo=round(elo.ratings[-1], 1),
         **headline(result),
     )
 
@@ -390,7 +687,9 @@ def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str)
     if unknown:
         raise UsageError(f"alphazero players take sims= and c_puct=, not {', '.join(sorted(unknown))}")
     saved = checkpoint["config"]
-    config = Config(channels=int(saved["channels"]), blocks=int(saved["blocks"]), hidden=int(saved["hidden"]))
+    game = check_game(env)
+    sizes = {k: saved.get(k) for k in SHAPE_FIELDS}
+    config = with_sizes(Config(**{k: (int(v) if v is not None else None) for k, v in sizes.items()}), game)
     try:
         simulations = int(options.get("sims", saved.get("eval_simulations", 50)))
         c_puct = float(options.get("c_puct", saved.get("c_puct", 1.25)))
@@ -398,7 +697,6 @@ def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str)
         raise UsageError(f"alphazero player options must be numbers: {options}") from None
     if simulations < 1:
         raise UsageError("sims= must be at least 1")
-    game = check_game(env)
     network = make_network(game, config)
     network.load_state_dict(checkpoint["model"])
     return make_player(network, game, simulations, c_puct, device)

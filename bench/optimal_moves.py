@@ -11,6 +11,7 @@ there. Prints how many positions it got right and a few it got wrong.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
 import time
@@ -52,17 +53,29 @@ def main() -> None:
     player = make_player(args.player, game, seed=args.seed)
     start = time.perf_counter()
     wrong = []
+    mistakes: collections.Counter = collections.Counter()
+
+    def value_of_move(state, action) -> float:
+        child, mover = state.child(action), state.current_player()
+        if child.is_terminal():
+            return child.returns()[mover] / max(abs(game.max_utility()), 1e-12)
+        value = solved[position_key(child)].value
+        return value if child.current_player() == mover else -value
+
     for index, state in enumerate(positions):
         player.reset(game, state.current_player(), args.seed + index)
         action = player.act(state.clone())
         if action not in solved[position_key(state)].best_actions:
             wrong.append(state)
+            mistakes[(solved[position_key(state)].value, value_of_move(state, action))] += 1
     seconds = time.perf_counter() - start
     right = len(positions) - len(wrong)
     print(
         f"{args.player} on {args.env}: optimal move in {right} of {len(positions)} positions "
         f"({seconds:.1f} s)"
     )
+    for (best, chosen), count in sorted(mistakes.items(), reverse=True):
+        print(f"  {count} moves worth {chosen:+g} where {best:+g} was possible")
     for state in wrong[:3]:
         best = sorted(solved[position_key(state)].best_actions)
         print(f"\n{state}\nplayer {state.current_player()} to move; optimal: {best}")

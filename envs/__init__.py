@@ -50,7 +50,7 @@ def make(spec: str, **gym_kwargs: Any) -> Any:
         entry = OWN_GAMES[base]
         module, registered = entry if isinstance(entry, tuple) else (entry, base)
         importlib.import_module(module)
-        spec, base = registered + spec[len(base):], registered
+        spec, base = registered + spec[len(base) :], registered
     if ":" in spec and "(" not in base:
         return _make_plugin(spec, **gym_kwargs)
     import gymnasium

@@ -150,3 +150,71 @@ def test_resume_restores_network_optimizer_buffer_and_counters(tmp_path):
 def test_refuses_a_game_that_is_not_sequential():
     with pytest.raises(Exception, match="sequential"):
         alphazero.check_game(pyspiel.load_game("matrix_rps"))
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    runs = [train(tmp_path, name, steps=320, seed=seed) for name, seed in (("a", 3), ("b", 3), ("c", 4))]
+    models = [load_checkpoint(r["checkpoint"])["model"] for r in runs]
+    assert all(torch.equal(models[0][k], models[1][k]) for k in models[0])
+    assert not all(torch.equal(models[0][k], models[2][k]) for k in models[0])
+
+
+def test_actor_processes_feed_the_learner(tmp_path):
+    import multiprocessing
+
+    result = train(tmp_path, "w", steps=600, workers=1, min_replay=32)
+    checkpoint = load_checkpoint(result["checkpoint"])
+    assert result["games"] > 0 and checkpoint["train_steps"] > 0 and checkpoint["step"] >= 600
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+def test_buffer_samples_each_example_through_a_symmetry_of_the_game():
+    game = pyspiel.load_game("connect_four")
+    shape = envs.encoding.encoder_for(game).shape
+    buffer = alphazero.PolicyValueBuffer(4, shape, 7, alphazero.symmetries_for(game, shape))
+    obs = np.zeros((1, *shape), dtype=np.float32)
+    obs[0, 0, 0, 0] = 1.0  # a stone in the bottom-left corner
+    policy = np.array([[0.7, 0.3, 0, 0, 0, 0, 0]], dtype=np.float32)
+    buffer.add(obs, policy, np.array([1.0], dtype=np.float32))
+    sample = buffer.sample(200, np.random.default_rng(0))
+    mirrored = sample["obs"][:, 0, 0, 6] == 1.0
+    assert 40 < mirrored.sum() < 160  # both the position and its mirror image come out
+    assert np.allclose(sample["policies"][mirrored], policy[0, ::-1])
+    assert np.allclose(sample["policies"][~mirrored], policy[0])
+    assert (sample["obs"][~mirrored, 0, 0, 0] == 1.0).all() and (sample["values"] == 1.0).all()
+    assert buffer.obs[0, 0, 0, 0] == 1.0  # the stored example is untouched
+
+
+def test_learning_rate_follows_a_cosine_over_the_steps():
+    config = alphazero.Config(steps=1000, learning_rate=1e-3, final_learning_rate=1e-4)
+    assert alphazero.cosine_learning_rate(config, 0) == pytest.approx(1e-3)
+    assert alphazero.cosine_learning_rate(config, 500) == pytest.approx(5.5e-4)
+    assert alphazero.cosine_learning_rate(config, 1000) == pytest.approx(1e-4)
+    assert alphazero.cosine_learning_rate(config, 5000) == pytest.approx(1e-4)
+
+
+def test_default_sizes_follow_the_observation():
+    sizes = {
+        name: alphazero.default_sizes(pyspiel.load_game(name))
+        for name in ("tic_tac_toe", "connect_four", "go(board_size=9)", "kuhn_poker")
+    }
+    assert (
+        sizes["tic_tac_toe"]["channels"]
+        < sizes["connect_four"]["channels"]
+        < sizes["go(board_size=9)"]["channels"]
+    )
+    assert alphazero.make_network(pyspiel.load_game("kuhn_poker"), alphazero.Config()).spatial is False
+
+
+def test_evaluations_rate_snapshots_and_survive_resume(tmp_path):
+    import json
+
+    first = train(tmp_path, "e", steps=320, eval_every=160)
+    elo = json.loads((tmp_path / "e" / "elo.json").read_text())
+    names = [row["name"] for row in elo["snapshots"]]
+    assert names == ["mcts:10", "step_160", "step_320"]
+    assert all((tmp_path / "e" / "snapshots" / f"{n}.pt").exists() for n in names[1:])
+    train(tmp_path, "e2", steps=480, eval_every=160, resume=str(tmp_path / "e"))
+    again = json.loads((tmp_path / "e" / "elo.json").read_text())
+    assert [row["name"] for row in again["snapshots"]][: len(names)] == names
+    assert again["snapshots"][-1]["step"] == 480 and first["elo"] is not None

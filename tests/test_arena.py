@@ -43,8 +43,10 @@ def test_arena_alternates_seats_and_keeps_every_game():
 
 
 def test_arena_by_name_is_deterministic_and_seats_alternate():
-    runs = [play_match("tic_tac_toe", ["random", "mcts:8"], games=6, seed=1, make_player=make_player)
-            for _ in range(2)]
+    runs = [
+        play_match("tic_tac_toe", ["random", "mcts:8"], games=6, seed=1, make_player=make_player)
+        for _ in range(2)
+    ]
     assert runs[0].games == runs[1].games
     assert [g["players"] for g in runs[0].games[:2]] == [["random", "mcts:8"], ["mcts:8", "random"]]
     other = play_match("tic_tac_toe", ["random", "mcts:8"], games=6, seed=2, make_player=make_player)
@@ -104,9 +106,30 @@ def test_tournament_cli_writes_results_games_png_and_tensorboard(tmp_path):
     players = ["random", "mcts:30", "alphabeta:2"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(
-        [sys.executable, "run.py", "tournament", "--env", "tic_tac_toe", "--players", *players,
-         "--games", "4", "--workers", "2", "--out", str(out), "--seed", "1", "--bootstrap", "100"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, env=env,
+        [
+            sys.executable,
+            "run.py",
+            "tournament",
+            "--env",
+            "tic_tac_toe",
+            "--players",
+            *players,
+            "--games",
+            "4",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--seed",
+            "1",
+            "--bootstrap",
+            "100",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert "elo" in result.stdout and "payoff" in result.stdout
@@ -135,9 +158,18 @@ def test_tournament_cli_writes_results_games_png_and_tensorboard(tmp_path):
 
 def test_tournament_cli_input_errors_are_one_line():
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    for args, word in ((["--players", "random"], "two"), (["--players", "random", "mcst"], "mcts"),
-                       (["--players", "random", "random"], "twice")):
-        result = subprocess.run([sys.executable, "run.py", "tournament", "--env", "tic_tac_toe", *args],
-                                cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    for args, word in (
+        (["--players", "random"], "two"),
+        (["--players", "random", "mcst"], "mcts"),
+        (["--players", "random", "random"], "twice"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "run.py", "tournament", "--env", "tic_tac_toe", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2 and len(lines) == 1 and word in lines[0], result.stderr

@@ -17,8 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_play(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "run.py", "play", *args], cwd=ROOT, input=stdin,
-                          capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "run.py", "play", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_bad_entry_undo_and_quit_through_stdin():

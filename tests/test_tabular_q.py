@@ -70,8 +70,18 @@ def test_self_play_tic_tac_toe_beats_random(tmp_path):
 def test_negamax_values_of_a_finished_line(tmp_path):
     """Self-play learns that the side to move wins at once where it can: q = +1 for the winning move."""
     game = envs.make("tic_tac_toe")
-    tabular_q.train(config(tmp_path, "ttt", env="tic_tac_toe", steps=60_000, learning_rate=1.0,
-                           final_learning_rate_fraction=1.0, eval_episodes=1), game)
+    tabular_q.train(
+        config(
+            tmp_path,
+            "ttt",
+            env="tic_tac_toe",
+            steps=60_000,
+            learning_rate=1.0,
+            final_learning_rate_fraction=1.0,
+            eval_episodes=1,
+        ),
+        game,
+    )
     checkpoint = load_checkpoint(tmp_path / "ttt" / "ckpt" / "latest.pt")
     q = dict(zip(checkpoint["q_keys"], checkpoint["q_values"].tolist(), strict=True))
     state = game.new_initial_state()
@@ -89,8 +99,10 @@ def test_checkpoint_round_trip_acts_identically(tmp_path):
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     assert len(checkpoint["q_keys"]) == checkpoint["q_values"].shape[0] > 100
     first, second = (tabular_q.load_player(load_checkpoint(path), game) for _ in range(2))
-    records = [[play_game(game, [player, RandomPlayer()], seed=s).actions for s in range(20)]
-               for player in (first, second)]
+    records = [
+        [play_game(game, [player, RandomPlayer()], seed=s).actions for s in range(20)]
+        for player in (first, second)
+    ]
     assert records[0] == records[1]
     env = envs.make("FrozenLake-v1")
     tabular_q.train(config(tmp_path, "fl", steps=5_000, eval_episodes=1), env)
@@ -110,11 +122,14 @@ def test_final_evaluation_is_what_eval_reproduces(tmp_path):
 
 @pytest.mark.parametrize("spec", ["FrozenLake-v1", "tic_tac_toe"])
 def test_same_seed_same_table(tmp_path, spec):
-    runs = [tabular_q.train(config(tmp_path, f"run{i}", env=spec, steps=5_000, eval_episodes=1),
-                            envs.make(spec)) for i in range(2)]
+    runs = [
+        tabular_q.train(config(tmp_path, f"run{i}", env=spec, steps=5_000, eval_episodes=1), envs.make(spec))
+        for i in range(2)
+    ]
     assert torch.equal(table(runs[0]["run_dir"]), table(runs[1]["run_dir"]))
-    other = tabular_q.train(config(tmp_path, "other", env=spec, steps=5_000, seed=1, eval_episodes=1),
-                            envs.make(spec))
+    other = tabular_q.train(
+        config(tmp_path, "other", env=spec, steps=5_000, seed=1, eval_episodes=1), envs.make(spec)
+    )
     assert not torch.equal(table(runs[0]["run_dir"]), table(other["run_dir"]))
 
 
@@ -148,15 +163,19 @@ def test_resume_repeats_itself(tmp_path):
         given = tabular_q.Config(resume=str(tmp_path / "run"), steps=6_000, progress=False)
         merged, checkpoint = resume_config(given, tabular_q.SHAPE_FIELDS)
         checkpoint_copy = {**checkpoint}
-        tabular_q.train(dataclasses.replace(merged, run_dir=str(tmp_path / f"copy{len(tables)}")),
-                        envs.make(spec), checkpoint_copy)
+        tabular_q.train(
+            dataclasses.replace(merged, run_dir=str(tmp_path / f"copy{len(tables)}")),
+            envs.make(spec),
+            checkpoint_copy,
+        )
         tables.append(table(tmp_path / f"copy{len(tables)}"))
     assert torch.equal(tables[0], tables[1])
 
 
 def test_per_player_targets_on_a_game_with_chance_and_hidden_cards(tmp_path):
-    summary = tabular_q.train(config(tmp_path, "kuhn", env="kuhn_poker", steps=3_000, eval_episodes=20),
-                              envs.make("kuhn_poker"))
+    summary = tabular_q.train(
+        config(tmp_path, "kuhn", env="kuhn_poker", steps=3_000, eval_episodes=20), envs.make("kuhn_poker")
+    )
     assert summary["eval_games"] == 20
     keys = load_checkpoint(tmp_path / "kuhn" / "ckpt" / "latest.pt")["q_keys"]
     assert {key.split("|")[0] for key in keys} == {"0", "1"}  # each player's own view
@@ -177,4 +196,5 @@ def test_epsilon_and_learning_rate_schedules():
     assert 0.1 < tabular_q.epsilon_at(exponential, 500) < 0.1 + 0.01 * 0.9  # within 1% of the way left
     assert tabular_q.learning_rate_at(linear, 0) == linear.learning_rate
     assert tabular_q.learning_rate_at(linear, 1000) == pytest.approx(
-        linear.learning_rate * linear.final_learning_rate_fraction)
+        linear.learning_rate * linear.final_learning_rate_fraction
+    )

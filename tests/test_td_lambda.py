@@ -186,8 +186,16 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
     from agents.training import resume_config
 
     game = envs.make("backgammon")
-    config = T.Config(steps=600, seed=3, run_dir=str(tmp_path / "run"), progress=False, eval_every=5,
-                      eval_games=4, final_eval_games=4, checkpoint_every=300)
+    config = T.Config(
+        steps=600,
+        seed=3,
+        run_dir=str(tmp_path / "run"),
+        progress=False,
+        eval_every=5,
+        eval_games=4,
+        final_eval_games=4,
+        checkpoint_every=300,
+    )
     summary = T.train(config, game)
     assert summary["steps"] >= 600 and summary["eval_games"] == 4
     path = tmp_path / "run" / "ckpt" / "latest.pt"
@@ -210,8 +218,9 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
         assert again.act(state) in state.legal_actions()
         state.apply_action(best)
 
-    resumed, saved = resume_config(T.Config(resume=str(tmp_path / "run"), steps=1200, progress=False),
-                                   T.SHAPE_FIELDS)
+    resumed, saved = resume_config(
+        T.Config(resume=str(tmp_path / "run"), steps=1200, progress=False), T.SHAPE_FIELDS
+    )
     assert resumed.seed == 3 and resumed.eval_games == 4
     summary = T.train(resumed, game, saved)
     assert summary["steps"] >= 1200 and summary["episodes"] > checkpoint["episodes"]
