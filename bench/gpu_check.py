@@ -5,7 +5,9 @@ Meant for a machine with a CUDA GPU (it prints what it can on a CPU-only one):
 2. forward throughput of an MLP and a small conv net at batch sizes 1..4096, fp32 and bf16 autocast,
    on the GPU beside the CPU;
 3. a bf16-autocast training step of the Q-network loss stays finite and close to fp32;
-4. batched PUCT over 256 connect_four games with the network evaluating leaves on the GPU.
+4. batched PUCT over 256 connect_four games with the network evaluating leaves on the GPU;
+5. AlphaZero trains on connect_four with --device cuda (512 games in parallel, bf16 autocast) and its
+   checkpoint plays on the CPU.
 
     python bench/gpu_check.py [--out bench/out/gpu_check.json]
 """
@@ -210,6 +212,43 @@ def check_batched_puct(device: str, games: int = 256, simulations: int = 50) -> 
     return out
 
 
+def check_alphazero(device: str, games: int = 512) -> dict:
+    from agents import alphazero
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = alphazero.Config(
+            env="connect_four",
+            steps=games * 30,
+            games_in_parallel=games,
+            simulations=32,
+            min_replay=games * 4,
+            eval_games=2,
+            eval_mcts_simulations=20,
+            eval_simulations=16,
+            eval_snapshots=0,
+            device=device,
+            progress=False,
+            run_dir=f"{folder}/az",
+        )
+        start = time.perf_counter()
+        summary = alphazero.train(config, envs.make(config.env))
+        seconds = time.perf_counter() - start
+        checkpoint = load_checkpoint(summary["checkpoint"])
+        player = alphazero.load_player(checkpoint, envs.make("connect_four"), device="cpu")
+        state = envs.make("connect_four").new_initial_state()
+        out = {
+            "device": device,
+            "games_in_parallel": games,
+            "moves": summary["steps"],
+            "train_steps": summary["train_steps"],
+            "seconds": round(seconds, 1),
+            "moves_per_s": round(summary["steps"] / seconds, 1),
+            "checkpoint_plays_on_cpu": player.act(state) in state.legal_actions(),
+        }
+    print(f"alphazero: {out}", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "gpu_check.json"))
@@ -227,6 +266,7 @@ def main() -> None:
     report["inference"] = check_inference(["cpu", "cuda"] if cuda else ["cpu"])
     report["mixed_precision"] = check_mixed_precision(device)
     report["batched_puct"] = [check_batched_puct(d) for d in (["cpu", "cuda"] if cuda else ["cpu"])]
+    report["alphazero"] = check_alphazero(device, games=512 if cuda else 64)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
