@@ -92,6 +92,9 @@ class Config(TrainConfig):
     temperature_moves: int | None = None
     """moves of each game sampled in proportion to visit counts before greedy play (default a quarter of
     the game's maximum length)"""
+    q_weight: float = 0.0
+    """value target = (1 - q_weight) * the game's outcome + q_weight * the root's search value (0: AlphaZero's
+    outcome only; 0.5 averages them, which lowers the target's noise when early moves are sampled)"""
     augment: bool = True
     """map each training example through a random symmetry of the game (envs/symmetries.py)"""
     replay_size: int = 100_000
@@ -318,7 +321,8 @@ class SelfPlay:
         self.scale = utility_scale(game)
         self.states = [self.new_game() for _ in range(config.games_in_parallel)]
         self.moves = [0] * len(self.states)
-        self.records: list[list[tuple[np.ndarray, np.ndarray, int]]] = [[] for _ in self.states]
+        self.q_weight = config.q_weight
+        self.records: list[list[tuple[np.ndarray, np.ndarray, int, float]]] = [[] for _ in self.states]
         self.simulations_per_second = 0.0
 
     def resolve_chance(self, state: pyspiel.State) -> None:
@@ -334,12 +338,13 @@ class SelfPlay:
     def play_move(self) -> list[GameExamples]:
         """One move in every game; returns the examples of the games that ended."""
         counts = self.search.search(self.states, add_noise=True)
+        root_values = self.search.root_values() / self.scale
         self.simulations_per_second = self.search.last_stats.simulations_per_second
         obs, _ = self.evaluator.encode(self.states)
         finished = []
         for b, state in enumerate(self.states):
             policy = counts[b] / counts[b].sum()
-            self.records[b].append((obs[b], policy, state.current_player()))
+            self.records[b].append((obs[b], policy, state.current_player(), float(root_values[b])))
             temperature = 1.0 if self.moves[b] < self.temperature_moves else 0.0
             state.apply_action(sample_action(counts[b], temperature, self.rng))
             self.moves[b] += 1
@@ -351,7 +356,10 @@ class SelfPlay:
                     (
                         np.stack([r[0] for r in record]),
                         np.stack([r[1] for r in record]).astype(np.float32),
-                        np.array([returns[r[2]] for r in record], dtype=np.float32),
+                        np.array(
+                            [(1 - self.q_weight) * returns[r[2]] + self.q_weight * r[3] for r in record],
+                            dtype=np.float32,
+                        ),
                     )
                 )
                 self.states[b], self.moves[b], self.records[b] = self.new_game(), 0, []

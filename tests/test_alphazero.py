@@ -159,10 +159,12 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
     assert not all(torch.equal(models[0][k], models[2][k]) for k in models[0])
 
 
-def test_actor_processes_feed_the_learner(tmp_path):
+def test_actor_processes_feed_the_learner_on_a_plugged_in_game(tmp_path):
     import multiprocessing
 
-    result = train(tmp_path, "w", steps=600, workers=1, min_replay=32)
+    # A module:factory Python game with a flat observation: the actors load it again by its spec.
+    game = "docs.examples.countdown:make_game"
+    result = train(tmp_path, "w", env=game, steps=600, workers=1, min_replay=32)
     checkpoint = load_checkpoint(result["checkpoint"])
     assert result["games"] > 0 and checkpoint["train_steps"] > 0 and checkpoint["step"] >= 600
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]
@@ -218,3 +220,13 @@ def test_evaluations_rate_snapshots_and_survive_resume(tmp_path):
     again = json.loads((tmp_path / "e" / "elo.json").read_text())
     assert [row["name"] for row in again["snapshots"]][: len(names)] == names
     assert again["snapshots"][-1]["step"] == 480 and first["elo"] is not None
+
+
+def test_value_targets_mix_outcome_and_search_value(tmp_path):
+    train(tmp_path, "z", steps=320, q_weight=0.0)
+    train(tmp_path, "q", steps=320, q_weight=0.5)
+    with np.load(tmp_path / "z" / "ckpt" / "replay_buffer.npz") as data:
+        assert set(np.unique(data["values"])) <= {-1.0, 0.0, 1.0}
+    with np.load(tmp_path / "q" / "ckpt" / "replay_buffer.npz") as data:
+        values = data["values"]
+        assert np.abs(values).max() <= 1.0 and len(np.unique(values)) > 10
