@@ -35,6 +35,7 @@ import json
 import math
 import queue
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -433,6 +434,9 @@ class Actors:
         ]
         for process in self.processes:
             process.start()
+        self.inbox: queue.Queue = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def publish(self, network: PolicyValueNet) -> None:
         with self.lock, torch.no_grad():
@@ -440,13 +444,24 @@ class Actors:
                 self.shared[name].copy_(value.detach().cpu())
             self.version.value += 1
 
+    def _read(self) -> None:
+        """A thread of the learner that empties the queue as fast as the actors fill it (a pipe holds
+        only a few games; reading between gradient steps alone would stall the actors)."""
+        while not self.stop.is_set():
+            try:
+                self.inbox.put(self.examples.get(timeout=0.1))
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+
     def collect(self, timeout: float) -> tuple[list[GameExamples], float]:
-        """Finished games waiting in the queue (waiting up to `timeout` for the first), and the actors'
-        latest simulations per second."""
+        """Finished games received so far (waiting up to `timeout` for the first), and the actors' latest
+        simulations per second."""
         games, speed = [], 0.0
         try:
             while True:
-                finished, speed = self.examples.get(timeout=timeout if not games else 0.0)
+                finished, speed = self.inbox.get(timeout=timeout) if not games else self.inbox.get_nowait()
                 games.append(finished)
         except queue.Empty:
             pass
@@ -456,6 +471,7 @@ class Actors:
 
     def close(self) -> None:
         self.stop.set()
+        self.reader.join(timeout=1.0)
         deadline = time.time() + 10
         for process in self.processes:
             while process.is_alive() and time.time() < deadline:
