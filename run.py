@@ -2,7 +2,7 @@
 
     python run.py                         # the default main job (DEFAULT_JOB below)
     python run.py train ALGO --env SPEC [--steps N] [--time-limit S] [--seed S] [--resume DIR] [options]
-    python run.py eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json] [--seed S]
+    python run.py eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json] [--workers K]
     python run.py tournament --env SPEC --players P1 P2 ... [--games N] [--workers K] [--out DIR] [--seed S]
     python run.py play --env SPEC --players P1 P2 [--seed S] [--delay SECONDS]
     python run.py list
@@ -112,12 +112,15 @@ class EvalArgs:
     """print one JSON object as the last line of stdout"""
     device: str = "cpu"
     """where the network runs"""
+    workers: int = 1
+    """on a turn-based game, play the games in this many processes (the players are rebuilt there from their
+    names; games are then the same for any number of workers above 1)"""
 
 
 def command_eval(argv: list[str]) -> int:
     args = tyro.cli(EvalArgs, args=argv, prog="run.py eval")
-    if args.episodes < 1:
-        raise UsageError("--episodes must be at least 1")
+    if args.episodes < 1 or args.workers < 1:
+        raise UsageError("--episodes and --workers must be at least 1")
     import envs
     from agents.checkpoint import load_checkpoint
     from agents.evaluation import evaluate_player
@@ -127,7 +130,15 @@ def command_eval(argv: list[str]) -> int:
     checkpoint = load_checkpoint(path)
     env = envs.make(args.env or checkpoint["env_spec"])
     player = make_player(args.checkpoint, env, seed=args.seed, device=args.device)
-    result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
+    if envs.is_game(env) and args.workers > 1:
+        from league.arena import play_match
+
+        spec = args.env or checkpoint["env_spec"]
+        players = [args.checkpoint, args.opponent]
+        match = play_match(spec, players, args.episodes, args.seed, args.workers, make_player=make_player)
+        result = match.summary()
+    else:
+        result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
     if envs.is_game(env):
         multi_point = env.max_utility() > 1  # backgammon: a game is worth 1, 2 or 3 points
         points = f", points per game {result['points_per_game']:+.3f}" if multi_point else ""

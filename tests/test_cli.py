@@ -140,6 +140,10 @@ def test_game_eval_reports_rates_against_an_opponent(tictactoe_run):
     assert_usage_error(
         run_cli("eval", str(tictactoe_run / "ckpt" / "latest.pt"), "--opponent", "randon"), "random"
     )
+    checkpoint = str(tictactoe_run / "ckpt" / "latest.pt")
+    runs = [run_cli("eval", checkpoint, "--episodes", "6", "--json", "--workers", k) for k in ("2", "3")]
+    in_workers = [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
+    assert in_workers[0] == in_workers[1] and in_workers[0]["games"] == 6  # the same games in 2 or 3 workers
 
 
 def test_plugin_game_and_env_train_through_the_cli(tmp_path):
