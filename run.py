@@ -300,9 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        from agents.training import TrainingDiverged
+        from agents.training import TrainingStopped
 
-        if isinstance(error, TrainingDiverged):
+        if isinstance(error, TrainingStopped):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.mlp import mask_logits
 from agents.nets.resnet import PolicyValueNet
-from agents.training import TrainConfig, TrainingRun, resolve_device, seed_everything
+from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
 from envs import is_game
 from envs.encoding import encoder_for
 from envs.errors import UsageError
@@ -402,6 +402,10 @@ def actor_main(
                     continue
 
 
+class ActorFailed(Exception):
+    """An actor process stopped; the learner saves its checkpoint and stops the run."""
+
+
 class Actors:
     """K actor processes fed with the learner's weights through shared memory."""
 
@@ -465,8 +469,11 @@ class Actors:
                 games.append(finished)
         except queue.Empty:
             pass
-        if not games and not all(p.is_alive() for p in self.processes):
-            raise RuntimeError("an AlphaZero actor process died; see its error above")
+        dead = [p.exitcode for p in self.processes if not p.is_alive()]
+        if not games and dead:
+            signalled = any(code is not None and code < 0 for code in dead)
+            killed = " (killed by a signal: out of memory?)" if signalled else ""
+            raise ActorFailed(f"an actor process stopped with exit code {dead[0]}{killed}")
         return games, speed
 
     def close(self) -> None:
@@ -685,6 +692,11 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
                 last_eval, last_result = run.step, evaluate()
             if run.due_for_checkpoint():
                 save()
+    except ActorFailed as error:
+        save()
+        raise TrainingStopped(
+            f"{error}; the run's checkpoint is saved: continue with --resume {run.run_dir}"
+        ) from None
     finally:
         if actors is not None:
             actors.close()

@@ -54,7 +54,11 @@ class TrainConfig:
     """show a progress bar"""
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingStopped(RuntimeError):
+    """The run cannot go on (the message says why and where its last checkpoint is); one line, exit 1."""
+
+
+class TrainingDiverged(TrainingStopped):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 

@@ -265,6 +265,7 @@ class _EdgePool:
             pool.top = b
             pool.nodes.append(node)
             pool._point(node)
+            node.pool = pool  # else the old pool, and every node it ever held, stays alive through it
         return pool
 
 

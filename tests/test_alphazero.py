@@ -230,3 +230,21 @@ def test_value_targets_mix_outcome_and_search_value(tmp_path):
     with np.load(tmp_path / "q" / "ckpt" / "replay_buffer.npz") as data:
         values = data["values"]
         assert np.abs(values).max() <= 1.0 and len(np.unique(values)) > 10
+
+
+def test_a_dead_actor_stops_the_run_with_its_checkpoint_saved(tmp_path, monkeypatch):
+    # A plug-in game whose factory exits in any child process: the actor dies at start.
+    (tmp_path / "dies_in_actors.py").write_text(
+        "import multiprocessing, os\n"
+        "from docs.examples.countdown import make_game as countdown\n"
+        "def make_game():\n"
+        "    if multiprocessing.parent_process() is not None:\n"
+        "        os._exit(3)\n"
+        "    return countdown()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from agents.training import TrainingStopped
+
+    with pytest.raises(TrainingStopped, match="exit code 3"):
+        train(tmp_path, "dead", env="dies_in_actors:make_game", steps=600, workers=1)
+    assert (tmp_path / "dead" / "ckpt" / "latest.pt").exists()

@@ -443,3 +443,34 @@ def test_vectorised_one_leaf_step_with_chance_and_tree_reuse():
     seen.clear()
     for root in search_.roots:
         check_visits(root, seen)
+
+
+def test_batched_puct_frees_the_trees_it_no_longer_needs():
+    """Searching move after move keeps a bounded number of nodes alive (an old edge pool must not keep
+    every node it ever held)."""
+    import gc
+
+    from search.mcts import BatchedPUCT, Node, PUCTConfig
+
+    game = pyspiel.load_game("connect_four")
+
+    def uniform(states):
+        priors = np.zeros((len(states), game.num_distinct_actions()))
+        for b, state in enumerate(states):
+            priors[b, state.legal_actions()] = 1.0 / len(state.legal_actions())
+        return priors, np.zeros(len(states))
+
+    search = BatchedPUCT(game, uniform, PUCTConfig(simulations=8), seed=0)
+    rng = np.random.default_rng(0)
+    states = [game.new_initial_state() for _ in range(8)]
+    alive = []
+    for move in range(120):
+        counts = search.search(states)
+        for b, state in enumerate(states):
+            state.apply_action(int(rng.choice(np.flatnonzero(counts[b]))))
+            if state.is_terminal():
+                states[b] = game.new_initial_state()
+        if move % 40 == 39:
+            gc.collect()
+            alive.append(sum(isinstance(o, Node) for o in gc.get_objects()))
+    assert alive[-1] < 2 * 8 * 9 * 4, alive  # a few trees' worth, not every node ever made
