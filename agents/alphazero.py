@@ -96,6 +96,9 @@ class Config(TrainConfig):
     q_weight: float = 0.0
     """value target = (1 - q_weight) * the game's outcome + q_weight * the root's search value (0: AlphaZero's
     outcome only; 0.5 averages them, which lowers the target's noise when early moves are sampled)"""
+    random_opening_moves: int = 0
+    """each self-play game starts with 0..N uniformly random moves, not trained on (wider coverage of the
+    positions a game can reach)"""
     augment: bool = True
     """map each training example through a random symmetry of the game (envs/symmetries.py)"""
     replay_size: int = 100_000
@@ -320,6 +323,7 @@ class SelfPlay:
         )
         self.search = BatchedPUCT(game, evaluator, puct, seed=int(rng.integers(2**31)))
         self.scale = utility_scale(game)
+        self.random_opening_moves = config.random_opening_moves
         self.states = [self.new_game() for _ in range(config.games_in_parallel)]
         self.moves = [0] * len(self.states)
         self.q_weight = config.q_weight
@@ -334,7 +338,12 @@ class SelfPlay:
     def new_game(self) -> pyspiel.State:
         state = self.game.new_initial_state()
         self.resolve_chance(state)
-        return state
+        for _ in range(int(self.rng.integers(0, self.random_opening_moves + 1))):
+            if state.is_terminal():
+                break
+            state.apply_action(int(self.rng.choice(state.legal_actions())))
+            self.resolve_chance(state)
+        return state if not state.is_terminal() else self.new_game()
 
     def play_move(self) -> list[GameExamples]:
         """One move in every game; returns the examples of the games that ended."""

@@ -559,8 +559,11 @@ class PUCTConfig:
     """Visits and losses added to a path while its leaf waits for the evaluator."""
     fpu: float = 0.0
     """Value assumed for an unvisited child."""
-    reuse_tree: bool = True
-    """Keep the subtree below the moves played since the last search."""
+    reuse_tree: bool = False
+    """Keep the subtree below the moves played since the last search. Off by default: a reused subtree's
+    statistics can disagree with a fresh search of the same position (found on tic-tac-toe, where a
+    reused root rated a losing move +0.28 over 21 visits that a fresh search rates -0.42; see
+    `test_a_reused_tree_agrees_with_a_fresh_search`), cause not yet found."""
 
 
 def _leaf_returns(value: float, player: int, num_players: int) -> list[float]:

@@ -248,3 +248,14 @@ def test_a_dead_actor_stops_the_run_with_its_checkpoint_saved(tmp_path, monkeypa
     with pytest.raises(TrainingStopped, match="exit code 3"):
         train(tmp_path, "dead", env="dies_in_actors:make_game", steps=600, workers=1)
     assert (tmp_path / "dead" / "ckpt" / "latest.pt").exists()
+
+
+def test_random_openings_start_games_from_varied_positions():
+    game = pyspiel.load_game("tic_tac_toe")
+    config = alphazero.Config(**{**TINY, "random_opening_moves": 3})
+    network = alphazero.make_network(game, config)
+    selfplay = alphazero.SelfPlay(
+        game, alphazero.NetworkEvaluator(network, game), config, np.random.default_rng(0)
+    )
+    lengths = {len(state.history()) for state in selfplay.states}
+    assert lengths == {0, 1, 2, 3}
