@@ -349,7 +349,7 @@ def test_batched_puct_calls_evaluator_once_per_step():
 
 def test_batched_puct_reuses_trees_and_adds_noise():
     game = pyspiel.load_game("tic_tac_toe")
-    search_ = BatchedPUCT(game, UniformEvaluator(game), PUCTConfig(simulations=200), seed=0)
+    search_ = BatchedPUCT(game, UniformEvaluator(game), PUCTConfig(simulations=200, reuse_tree=True), seed=0)
     states = [game.new_initial_state(), play("tic_tac_toe", [4])]
     search_.search(states)
     expected = []
