@@ -47,14 +47,16 @@ import pyspiel
 import torch
 import torch.nn.functional as F
 
+from agents.buffers import write_npz
 from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.mlp import mask_logits
 from agents.nets.resnet import PolicyValueNet
 from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
-from envs import is_game
+from envs import is_game, utility_scale
 from envs.encoding import encoder_for
 from envs.errors import UsageError
 from envs.symmetries import Symmetry, symmetries_for
+from envs.turn_based import sample_chance
 from search.mcts import BatchedPUCT, PUCTConfig, PUCTPlayer, sample_action
 
 
@@ -160,11 +162,6 @@ def make_network(game: pyspiel.Game, config: Config) -> PolicyValueNet:
     )
 
 
-def utility_scale(game: pyspiel.Game) -> float:
-    """The largest absolute return of the game: values are trained in [-1, 1] and searched in game units."""
-    return max(abs(game.max_utility()), abs(game.min_utility()), 1e-12)
-
-
 def check_game(env: Any) -> pyspiel.Game:
     if not is_game(env):
         raise UsageError("alphazero needs a turn-based game with a forward model (an OpenSpiel game)")
@@ -256,17 +253,14 @@ class PolicyValueBuffer:
         return {"obs": obs, "policies": policies, "values": self.values[index]}
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        temporary = path.with_name(path.name + ".tmp.npz")
         n = self.size
-        np.savez(
-            temporary,
+        write_npz(
+            path,
             obs=self.obs[:n],
             policies=self.policies[:n],
             values=self.values[:n],
             position=np.int64(self.position),
         )
-        temporary.replace(path)
 
     def load(self, path: str | Path) -> None:
         with np.load(path, allow_pickle=False) as data:
@@ -332,8 +326,7 @@ class SelfPlay:
 
     def resolve_chance(self, state: pyspiel.State) -> None:
         while state.is_chance_node():
-            actions, probs = zip(*state.chance_outcomes(), strict=True)
-            state.apply_action(int(self.rng.choice(actions, p=np.asarray(probs) / sum(probs))))
+            state.apply_action(sample_chance(state, self.rng))
 
     def new_game(self) -> pyspiel.State:
         state = self.game.new_initial_state()
@@ -348,7 +341,7 @@ class SelfPlay:
     def play_move(self) -> list[GameExamples]:
         """One move in every game; returns the examples of the games that ended."""
         counts = self.search.search(self.states, add_noise=True)
-        root_values = self.search.root_values() / self.scale
+        root_values = self.search.root_values() / self.scale if self.q_weight else np.zeros(len(self.states))
         self.simulations_per_second = self.search.last_stats.simulations_per_second
         obs, _ = self.evaluator.encode(self.states)
         finished = []
@@ -614,6 +607,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         run.save(payload, rng, extra)
 
     def evaluate() -> dict:
+        from agents.checkpoint import load_checkpoint
         from league.arena import play_match
 
         player = make_player(network, game, config.eval_simulations, config.c_puct, device, config.seed)
@@ -624,7 +618,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         elo.record(latest, 0, result)
         for k in range(max(1, latest - config.eval_snapshots), latest):
             snapshot = make_network(game, config)
-            snapshot.load_state_dict(torch.load(elo.snapshot_path(elo.names[k]), weights_only=True)["model"])
+            snapshot.load_state_dict(load_checkpoint(elo.snapshot_path(elo.names[k]))["model"])
             other = make_player(snapshot, game, config.eval_simulations, config.c_puct, device, config.seed)
             match = play_match(game, [player, other], games=max(2, config.eval_games // 2), seed=run.step)
             elo.record(latest, k, match.summary())

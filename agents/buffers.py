@@ -7,6 +7,14 @@ from pathlib import Path
 import numpy as np
 
 
+def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """Save arrays to `path` (.npz) through a temporary file and a rename: a crash leaves no half file."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, **arrays)
+    temporary.replace(path)
+
+
 class ReplayBuffer:
     """Transitions (obs, action, reward, next_obs, discount, next legal mask) in a ring of fixed capacity.
 
@@ -48,10 +56,8 @@ class ReplayBuffer:
 
     def save(self, path: str | Path) -> None:
         n = self.size
-        path = Path(path)
-        temporary = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            temporary,
+        write_npz(
+            path,
             obs=self.obs[:n],
             next_obs=self.next_obs[:n],
             actions=self.actions[:n],
@@ -60,7 +66,6 @@ class ReplayBuffer:
             next_masks=self.next_masks[:n],
             position=np.int64(self.position),
         )
-        temporary.replace(path)
 
     def load(self, path: str | Path) -> None:
         with np.load(path, allow_pickle=False) as data:

@@ -65,6 +65,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.alphazero import Config, NetworkEvaluator, SelfPlay, make_network  # noqa: E402
+from bench.batched_puct import positions as random_positions  # noqa: E402
 from league.workers import initialize_worker, start_method  # noqa: E402
 
 GAME = "connect_four"
@@ -89,21 +90,6 @@ def our_config(args: argparse.Namespace) -> Config:
         c_puct=C_PUCT,
         dirichlet_epsilon=DIRICHLET_EPSILON,
     )
-
-
-def random_positions(game: pyspiel.Game, count: int, seed: int) -> list[pyspiel.State]:
-    """`count` positions, each 0-11 uniform random moves from the start (not terminal)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < count:
-        state = game.new_initial_state()
-        for _ in range(int(rng.integers(12))):
-            state.apply_action(int(rng.choice(state.legal_actions())))
-            if state.is_terminal():
-                break
-        if not state.is_terminal():
-            out.append(state)
-    return out
 
 
 class Window:

@@ -58,7 +58,7 @@ def main() -> None:
     def value_of_move(state, action) -> float:
         child, mover = state.child(action), state.current_player()
         if child.is_terminal():
-            return child.returns()[mover] / max(abs(game.max_utility()), 1e-12)
+            return child.returns()[mover] / envs.utility_scale(game)
         value = solved[position_key(child)].value
         return value if child.current_player() == mover else -value
 

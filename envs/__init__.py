@@ -27,6 +27,11 @@ def is_game(env: Any) -> bool:
     return isinstance(env, pyspiel.Game)
 
 
+def utility_scale(game: Any) -> float:
+    """The largest absolute return of a game: dividing by it puts returns (and values) in [-1, 1]."""
+    return max(abs(game.max_utility()), abs(game.min_utility()), 1e-12)
+
+
 def gym_ids() -> list[str]:
     import gymnasium
 

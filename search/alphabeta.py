@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyspiel
 
+from envs import utility_scale
+
 EvaluationFn = Callable[[pyspiel.State, int], float]
 KeyFn = Callable[[pyspiel.State], Hashable]
 
@@ -83,7 +85,7 @@ class _Searcher:
         self.key = key
         self.tt = tt
         self.deadline = deadline
-        self.scale = 1.0 / max(abs(game.max_utility()), abs(game.min_utility()), 1e-12)
+        self.scale = 1.0 / utility_scale(game)
         self.stats = SearchStats()
         self.cut_by_depth = False  # set when a line ended at the depth limit rather than at the game's end
 
@@ -313,7 +315,7 @@ def solve_exhaustively(
     if game.num_players() != 2:
         raise ValueError("solve_exhaustively needs a two-player zero-sum game")
     key = key or position_key
-    scale = 1.0 / max(abs(game.max_utility()), abs(game.min_utility()), 1e-12)
+    scale = 1.0 / utility_scale(game)
     solved: dict[Hashable, SolvedPosition] = {}
     chance_values: dict[Hashable, float] = {}
 

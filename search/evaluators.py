@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyspiel
 
+from envs import utility_scale
 from search.mcts import RandomRollout
 
 
@@ -41,7 +42,7 @@ class RandomRolloutEvaluator:
     def __init__(self, game: pyspiel.Game, num_rollouts: int = 1, seed: int = 0) -> None:
         self.num_actions = game.num_distinct_actions()
         self.num_rollouts = num_rollouts
-        self.scale = 1.0 / max(abs(game.max_utility()), abs(game.min_utility()), 1e-12)
+        self.scale = 1.0 / utility_scale(game)
         self.rollout = RandomRollout(game, seed)
         self.num_players = game.num_players()
 
