@@ -267,7 +267,9 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             x, mask = vector(obs), info.get("action_mask")
             episode_return, episode_length = 0.0, 0
 
-        if run.step > config.learning_starts and run.step % config.train_frequency == 0:
+        # A run resumed without its buffer (--no-save-buffer) refills one batch before it learns again.
+        learn_now = run.step > config.learning_starts and buffer.size >= config.batch_size
+        if learn_now and run.step % config.train_frequency == 0:
             learning_rate = config.learning_rate * linear_schedule(
                 1.0, config.final_learning_rate_fraction, config.steps, run.step
             )

@@ -68,6 +68,19 @@ def test_resume_continues_from_the_saved_step(tmp_path):
     assert second["steps"] == 1600 and load_checkpoint(second["checkpoint"])["step"] == 1600
 
 
+def test_resume_without_a_saved_buffer_refills_before_learning(tmp_path):
+    # The n-step window holds back the first 2 transitions after the resume, and step 800 (2 steps in)
+    # is due to learn (train_frequency 4): the buffer is then still empty.
+    from agents.training import resume_config
+
+    first = train(tmp_path, "n", steps=798, learning_starts=100, hidden_sizes=(32,), eval_episodes=2,
+                  save_buffer=False, stop_when_solved=False)
+    config = dqn.Config(resume=first["run_dir"], steps=1000, progress=False)
+    config, checkpoint = resume_config(config, dqn.SHAPE_FIELDS)
+    second = dqn.train(config, envs.make(config.env), checkpoint)
+    assert second["steps"] == 1000
+
+
 def test_masked_player_never_picks_an_illegal_move(tmp_path):
     summary = train(
         tmp_path, "m", env="connect_four", steps=300, learning_starts=50, hidden_sizes=(32,), eval_episodes=2
