@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numba import njit
 
 from agents.evaluation import evaluate_player, log_evaluation
 from agents.pubeval_player import pubeval_index, require_backgammon
 from agents.training import TrainConfig, TrainingRun, seed_everything
 from envs.backgammon.engine import (
+    BAR,
     NUM_CHECKERS,
     NUM_FEATURES,
     OFF,
@@ -42,6 +44,7 @@ from envs.backgammon.engine import (
     roll_dice,
     tesauro_features,
 )
+from envs.backgammon.kernels import WIDTH, Workspace, legal_into
 from envs.errors import UsageError
 
 
@@ -262,17 +265,239 @@ def net_chooser(net: ValueNet, ply: int = 1, prune: int = 8) -> Callable[[np.nda
 # ---------------------------------------------------------------- self-play and fast matches
 
 
+# The self-play loop is compiled (numba): move generation, the batched 1-ply choice and the TD rule above, on
+# flat boards (`envs.backgammon.kernels`), with no Python per move. It does what `TDLambda.observe` and
+# `end_game` do after `value_positions` and `np.argmax`; a test plays whole games both ways and compares.
+
+
+@njit(cache=True, inline="always")
+def _tesauro_inputs(board, index, value) -> int:
+    """The non-zero entries of `tesauro_features(board, 1)` for a flat board (mover in row 0, the opponent
+    to move): their indices and values written into `index` and `value`; returns how many."""
+    k = 0
+    for p in range(2):
+        for column in range(24):
+            n = board[p * WIDTH + column]
+            if n > 0:
+                unit = p * 98 + 4 * column
+                for level in range(min(n, 3)):
+                    index[k], value[k] = unit + level, 1.0
+                    k += 1
+                if n > 3:
+                    index[k], value[k] = unit + 3, (n - 3) / 2.0
+                    k += 1
+        if board[p * WIDTH + BAR] > 0:
+            index[k], value[k] = p * 98 + 96, board[p * WIDTH + BAR] / 2.0
+            k += 1
+        if board[p * WIDTH + OFF] > 0:
+            index[k], value[k] = p * 98 + 97, board[p * WIDTH + OFF] / 15.0
+            k += 1
+    index[k], value[k] = 197, 1.0
+    return k + 1
+
+
+@njit(cache=True, inline="always")
+def _forward(theta, hidden, outputs, index, value, count, h, v) -> None:
+    """ValueNet.forward for one sparse input: hidden activations into h, outputs into v."""
+    b1, w2 = NUM_FEATURES * hidden, NUM_FEATURES * hidden + hidden
+    b2 = w2 + hidden * outputs
+    for j in range(hidden):
+        h[j] = theta[b1 + j]
+    for t in range(count):
+        row, x = index[t] * hidden, value[t]
+        for j in range(hidden):
+            h[j] += x * theta[row + j]
+    one = np.float32(1.0)
+    for j in range(hidden):
+        h[j] = one / (one + np.exp(-h[j]))
+    for k in range(outputs):
+        z = theta[b2 + k]
+        for j in range(hidden):
+            z += h[j] * theta[w2 + j * outputs + k]
+        v[k] = one / (one + np.exp(-z))
+
+
+@njit(cache=True, inline="always")
+def _points_won(board) -> int:
+    """`game_result` of a flat board where the mover (row 0) has just borne off its last checker."""
+    if board[WIDTH + OFF] > 0:
+        return 1
+    if board[WIDTH + BAR] > 0:
+        return 3
+    for column in range(18, 24):
+        if board[WIDTH + column] > 0:
+            return 3
+    return 2
+
+
+@njit(cache=True, inline="always")
+def _td_update(theta, traces, alpha, delta) -> float:
+    """w <- w + alpha sum_k delta_k e_k (TDLambda._update, with the traces as rows [K, P]); returns the
+    squared TD error."""
+    squared = 0.0
+    for k in range(delta.shape[0]):
+        squared += delta[k] * delta[k]
+        step = np.float32(alpha * delta[k])
+        e = traces[k]
+        for p in range(theta.shape[0]):
+            theta[p] += step * e[p]
+    return squared
+
+
+@njit(cache=True)
+def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, frames_a, frames_c, board,
+                      state, previous, squared_error, dice, levels, keys, slots, stamps, generation) -> int:
+    """Play a self-play game on from `board` (flat, the side `state[0]` to move) with the rolls in `dice`,
+    learning after every move when `learn`. `state` = [side to move, moves played, previous is set] and
+    `previous` (the last Y) carry the game between calls; squared TD errors add up in `squared_error[0]`.
+    Returns the points won by player 0 (negative when it lost), or 0 when the rolls ran out first."""
+    index = np.empty(64, np.int64)
+    value = np.empty(64, np.float32)
+    h = np.empty(hidden, np.float32)
+    v = np.empty(outputs, np.float32)
+    y = np.empty(outputs, np.float64)
+    delta = np.empty(outputs, np.float64)
+    dh = np.empty((hidden, outputs), np.float32)
+    g = np.empty(hidden, np.float32)
+    chosen = np.empty(2 * WIDTH, np.int8)
+    for roll in range(dice.shape[0]):
+        side = state[0]
+        level, n = legal_into(board, dice[roll, 0], dice[roll, 1], levels, keys, slots, stamps, generation)
+        best, best_equity = 0, -np.inf
+        for i in range(n):
+            candidate = levels[level, i]
+            if candidate[OFF] == NUM_CHECKERS:
+                equity = float(_points_won(candidate))
+            else:
+                count = _tesauro_inputs(candidate, index, value)
+                _forward(theta, hidden, outputs, index, value, count, h, v)
+                equity = 2.0 * v[0] - 1.0 if outputs == 1 else v[0] + v[1] - v[2] - v[3]
+            if equity > best_equity:
+                best, best_equity = i, equity
+        chosen[:] = levels[level, best]
+        state[1] += 1
+        if chosen[OFF] == NUM_CHECKERS:
+            points = _points_won(chosen)
+            if learn and state[2]:
+                if outputs == 1:  # outcome_target
+                    delta[0] = (1.0 if side == 0 else 0.0) - previous[0]
+                else:
+                    for k in range(4):
+                        mine = (k % 2 == 0) or points >= 2
+                        delta[k] = (1.0 if mine and (k < 2) == (side == 0) else 0.0) - previous[k]
+                squared_error[0] += _td_update(theta, traces, alpha, delta)
+            state[2] = 0
+            return points if side == 0 else -points
+        if learn:
+            count = _tesauro_inputs(chosen, index, value)
+            _forward(theta, hidden, outputs, index, value, count, h, v)
+            a, c = frames_a[side], frames_c[side]
+            for m in range(outputs):  # y = A v + c: the value from player 0's side
+                y[m] = c[m]
+                for k in range(outputs):
+                    y[m] += a[m, k] * v[k]
+            for k in range(outputs):  # d v_k / d (hidden pre-activation j)
+                for j in range(hidden):
+                    dh[j, k] = h[j] * (1.0 - h[j]) * theta[NUM_FEATURES * hidden + hidden + j * outputs + k] \
+                        * v[k] * (1.0 - v[k])
+            if state[2]:
+                for m in range(outputs):
+                    delta[m] = y[m] - previous[m]
+                squared_error[0] += _td_update(theta, traces, alpha, delta)
+            decay = np.float32(td_lambda)
+            for m in range(outputs):
+                e = traces[m]
+                for p in range(e.shape[0]):
+                    e[p] *= decay
+            b1, w2 = NUM_FEATURES * hidden, NUM_FEATURES * hidden + hidden
+            b2 = w2 + hidden * outputs
+            for m in range(outputs):  # traces += A (d v / d theta), the gradient of y
+                e = traces[m]
+                for k in range(outputs):
+                    weight = a[m, k]
+                    if weight == 0.0:
+                        continue
+                    for j in range(hidden):
+                        g[j] = weight * dh[j, k]
+                    for t in range(count):
+                        row, x = index[t] * hidden, value[t]
+                        for j in range(hidden):
+                            e[row + j] += x * g[j]
+                    for j in range(hidden):
+                        e[b1 + j] += g[j]
+                        e[w2 + j * outputs + k] += weight * h[j] * v[k] * (1.0 - v[k])
+                    e[b2 + k] += weight * v[k] * (1.0 - v[k])
+            previous[:] = y
+            state[2] = 1
+        board[:WIDTH] = chosen[WIDTH:]
+        board[WIDTH:] = chosen[:WIDTH]
+        state[0] = 1 - side
+    return 0
+
+
+class SelfPlay:
+    """Greedy 1-ply self-play games on the compiled kernel, learning after every move when `learner` is
+    given (the TD rule of `TDLambda`, on its net's weights and traces in place)."""
+
+    ROLLS_PER_CALL = 128
+
+    def __init__(self, net: ValueNet, learner: TDLambda | None):
+        self.net, self.learner = net, learner
+        frames = [frame(p, net.outputs) for p in (0, 1)]
+        self.frames_a = np.stack([a for a, _ in frames])
+        self.frames_c = np.stack([c for _, c in frames])
+        self.workspace = Workspace()
+        self.traces = np.zeros((net.outputs, net.theta.size), np.float32)
+        """sum_k lambda^(t-k) dY_k/dtheta, one row per output (TDLambda.traces transposed)"""
+
+    def play(self, rng: np.random.Generator) -> tuple[int, int]:
+        """One game: (points won by player 0, negative when it lost; moves played)."""
+        net, learner = self.net, self.learner
+        side, first = opening_roll(rng)
+        board = initial_board().reshape(-1).copy()
+        state = np.array([side, 0, 0], np.int64)
+        squared_error = np.zeros(1, np.float64)
+        previous = np.zeros(net.outputs, np.float64)
+        if learner is not None:
+            learner.begin_game()
+        self.traces[:] = 0.0
+        alpha = learner.alpha if learner is not None else 0.0
+        td_lambda = learner.td_lambda if learner is not None else 0.0
+        while True:
+            dice = rng.integers(1, 7, size=(self.ROLLS_PER_CALL, 2))
+            if state[1] == 0:
+                dice[0] = first
+            points = _self_play_kernel(net.theta, self.traces, net.shapes["b1"][0], net.outputs, alpha,
+                                       td_lambda, learner is not None, self.frames_a, self.frames_c, board,
+                                       state, previous, squared_error, dice, *self.workspace.arrays())
+            if points:
+                if learner is not None:
+                    learner.squared_error = float(squared_error[0])
+                return int(points), int(state[1])
+
+
 def self_play_game(net: ValueNet, learner: TDLambda | None, rng: np.random.Generator) -> tuple[int, int]:
-    """One greedy 1-ply self-play game, learning after every move when `learner` is given.
+    """One greedy 1-ply self-play game (compiled), learning after every move when `learner` is given.
 
     Returns (points won by player 0, negative when it lost; moves played)."""
-    board = initial_board()
-    side, dice = opening_roll(rng)
+    return SelfPlay(net, learner).play(rng)
+
+
+def reference_self_play_game(net: ValueNet, learner: TDLambda | None,
+                             rng: np.random.Generator) -> tuple[int, int]:
+    """`self_play_game` written plainly in numpy (engine positions, `value_positions`, `TDLambda`): the
+    readable form that the compiled loop is tested against. It draws the same dice from `rng`."""
+    side, first = opening_roll(rng)
+    rolls = rng.integers(1, 7, size=(SelfPlay.ROLLS_PER_CALL, 2))
+    rolls[0] = first
+    board, roll, moves = initial_board(), 0, 0
     if learner is not None:
         learner.begin_game()
-    moves = 0
     while True:
-        positions = legal_positions(board, dice)
+        if roll == len(rolls):
+            rolls, roll = rng.integers(1, 7, size=(SelfPlay.ROLLS_PER_CALL, 2)), 0
+        positions = legal_positions(board, rolls[roll])
+        roll += 1
         x, h, v, equity = value_positions(net, positions)
         i = int(np.argmax(equity))
         moves += 1
@@ -285,7 +510,6 @@ def self_play_game(net: ValueNet, learner: TDLambda | None, rng: np.random.Gener
             learner.observe(x[i], h[i], v[i], side)
         board = flip(positions[i])
         side = 1 - side
-        dice = roll_dice(rng)
 
 
 def play_engine_game(choosers: list[Callable[[np.ndarray, np.ndarray], int]],
@@ -363,8 +587,9 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
 
     last_eval: dict[str, float] = {}
     games_at_start, clock, errors = run.episodes, time.time(), []
+    self_play = SelfPlay(net, learner)
     while not run.should_stop():
-        points, moves = self_play_game(net, learner, rng)
+        points, moves = self_play.play(rng)
         run.advance(moves)
         run.record_episode(points, moves)
         errors.append(learner.squared_error / moves)

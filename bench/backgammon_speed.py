@@ -1,11 +1,14 @@
 """TD-Gammon self-play training speed: our engine beside a loop over OpenSpiel's C++ backgammon.
 
-Both sides run the same work with the same numpy 198-40-1 net and the same TD(lambda) update
+All loops run the same work with the same 198-40-1 net and the same TD(lambda) update
 (`agents.td_lambda`): at each decision, every candidate result is valued in one batched forward pass, the
 mover takes the best (1-ply), the traces and weights are updated for the chosen position.
 
-- ours: `agents.td_lambda.self_play_game`: the engine's distinct resulting positions of the roll
-  (`legal_positions`), Tesauro's 198 inputs for all of them at once.
+- ours: `agents.td_lambda.SelfPlay`, the training loop: the distinct resulting positions of the roll
+  (`envs.backgammon.kernels`), the net over each and the TD update, compiled with numba.
+- ours with the numpy net (`agents.td_lambda.reference_self_play_game`): the engine's positions
+  (`legal_positions`), Tesauro's 198 inputs for all of them at once, the numpy net and `TDLambda`, as the
+  OpenSpiel loop uses them: the row that separates the engine's share of the gain from the compiled net's.
 - OpenSpiel: `backgammon(scoring_type=full_scoring)`; at each decision every legal action is expanded
   with `state.child(a)`, each child is encoded from the mover's side (OpenSpiel's fast path
   `make_observation(game).set_from`, then its 200 values turned into the same 198 Tesauro inputs in one
@@ -40,11 +43,12 @@ import pyspiel
 from open_spiel.python.observation import make_observation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from agents.td_lambda import TDLambda, ValueNet, self_play_game  # noqa: E402
+from agents.td_lambda import SelfPlay, TDLambda, ValueNet, reference_self_play_game  # noqa: E402
 from envs.backgammon.engine import BAR, OFF, tesauro_features  # noqa: E402
 
 HIDDEN, ALPHA, LAMBDA = 40, 0.1, 0.7
-OURS = "ours (numpy engine)"
+OURS = "ours (compiled)"
+OURS_NUMPY = "ours, numpy net (reference)"
 PEER_FAST = "openspiel, set_from"
 PEER_PLAIN = "openspiel, observation_tensor"
 
@@ -149,10 +153,12 @@ def measure(start: ValueNet, games: int, seed: int) -> dict[str, dict[str, float
         net.load(start.params)
         return TDLambda(net, ALPHA, LAMBDA)
 
-    ours, fast, plain = learner(), learner(), learner()
-    ours_rng, fast_rng, plain_rng = (np.random.default_rng(seed) for _ in range(3))
+    ours, numpy_loop, fast, plain = learner(), learner(), learner(), learner()
+    ours_rng, numpy_rng, fast_rng, plain_rng = (np.random.default_rng(seed) for _ in range(4))
+    self_play = SelfPlay(ours.net, ours)
     loops = {
-        OURS: lambda: self_play_game(ours.net, ours, ours_rng),
+        OURS: lambda: self_play.play(ours_rng),
+        OURS_NUMPY: lambda: reference_self_play_game(numpy_loop.net, numpy_loop, numpy_rng),
         PEER_FAST: lambda: openspiel_self_play_game(game, observation, fast.net, fast, fast_rng),
         PEER_PLAIN: lambda: openspiel_self_play_game(
             game, observation, plain.net, plain, plain_rng, fast=False),
@@ -173,7 +179,7 @@ def measure(start: ValueNet, games: int, seed: int) -> dict[str, dict[str, float
                       "moves_per_cpu_s": t["moves"] / t["cpu_s"],
                       "games_per_wall_s": t["games"] / t["wall_s"],
                       "moves_per_game": t["moves"] / t["games"]}
-    for name in (PEER_FAST, PEER_PLAIN):
+    for name in (OURS_NUMPY, PEER_FAST, PEER_PLAIN):
         rows[name]["ours_is_x"] = rows[OURS]["games_per_cpu_s"] / rows[name]["games_per_cpu_s"]
     return rows
 
@@ -202,6 +208,7 @@ def main() -> None:
     check_decoding(pyspiel.load_game("backgammon(scoring_type=full_scoring)"),
                    make_observation(pyspiel.load_game("backgammon(scoring_type=full_scoring)")))
     untrained = ValueNet(HIDDEN, 1, 0.1, np.random.default_rng(args.seed))
+    SelfPlay(ValueNet(HIDDEN, 1), None).play(np.random.default_rng(0))  # numba compiles before any timing
     stages = {}
     if args.untrained_games:
         title = "untrained net (the first games of a run)"
@@ -216,9 +223,10 @@ def main() -> None:
     else:
         warm = ValueNet(HIDDEN, 1)
         warm.load(untrained.params)
-        warm_learner, warm_rng = TDLambda(warm, ALPHA, LAMBDA), np.random.default_rng(args.seed + 1)
+        warm_play = SelfPlay(warm, TDLambda(warm, ALPHA, LAMBDA))
+        warm_rng = np.random.default_rng(args.seed + 1)
         for _ in range(args.warmup_games):
-            self_play_game(warm, warm_learner, warm_rng)
+            warm_play.play(warm_rng)
         warm_name = f"net after {args.warmup_games} self-play games"
     if args.games:
         stages[warm_name] = measure(warm, args.games, args.seed + 2)

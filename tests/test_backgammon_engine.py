@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from envs.backgammon import engine as E
+from envs.backgammon import kernels as K
 from envs.backgammon.pubeval import WEIGHTS_PATH, pubeval_inputs, pubeval_move, pubeval_scores
 
 
@@ -70,9 +71,11 @@ def openspiel_results(state, player: int) -> set[bytes]:
 
 
 def test_engine_matches_openspiel_on_random_positions():
+    """The engine and the compiled generator give OpenSpiel's set of resulting positions, each once."""
     pyspiel = pytest.importorskip("pyspiel")
     game = pyspiel.load_game("backgammon")
     rng = np.random.default_rng(2024)
+    workspace = K.Workspace()
     checked = on_bar = bearing_off = doubles = 0
     while checked < 2500:
         state = game.new_initial_state()
@@ -88,6 +91,8 @@ def test_engine_matches_openspiel_on_random_positions():
             ours = E.legal_positions(board, dice)
             assert as_set(ours) == openspiel_results(state, player), (board.tolist(), dice)
             assert len(ours) == len(as_set(ours))  # distinct
+            compiled = K.legal_positions_unordered(board, dice, workspace)  # the training loop's generator
+            assert len(compiled) == len(ours) and as_set(compiled) == as_set(ours), (board.tolist(), dice)
             for position in ours:
                 E.validate_board(position)
             checked += 1

@@ -228,6 +228,29 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
         resume_config(T.Config(resume=str(tmp_path / "run"), hidden=20), T.SHAPE_FIELDS)
 
 
+@pytest.mark.parametrize("outputs", [1, 4])
+def test_compiled_self_play_matches_the_numpy_loop(outputs):
+    """The compiled training loop plays the same games as the plain numpy one (engine positions,
+    value_positions, TDLambda) from the same dice, and leaves the same weights and TD errors."""
+    compiled_net = T.ValueNet(40, outputs, 0.1, np.random.default_rng(3))
+    numpy_net = T.ValueNet(40, outputs, 0.1, np.random.default_rng(3))
+    compiled, reference = T.TDLambda(compiled_net, 0.1, 0.7), T.TDLambda(numpy_net, 0.1, 0.7)
+    self_play = T.SelfPlay(compiled_net, compiled)
+    moved = False
+    for seed in range(4):
+        start = compiled_net.theta.copy()
+        assert self_play.play(np.random.default_rng(seed)) == T.reference_self_play_game(
+            numpy_net, reference, np.random.default_rng(seed))
+        moved = moved or not np.allclose(compiled_net.theta, start)
+        np.testing.assert_allclose(compiled_net.theta, numpy_net.theta, atol=2e-6)
+        assert compiled.squared_error == pytest.approx(reference.squared_error, rel=1e-4)
+    assert moved
+    # Without a learner the compiled loop only plays: the weights stay as they are.
+    before = compiled_net.theta.copy()
+    T.SelfPlay(compiled_net, None).play(np.random.default_rng(9))
+    assert np.array_equal(compiled_net.theta, before)
+
+
 def test_short_self_play_run_beats_random():
     """800 self-play games from scratch (alpha 0.3 to be quick): > 80% against random."""
     rng = np.random.default_rng(0)
