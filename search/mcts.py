@@ -13,7 +13,8 @@ per-player returns assuming a zero-sum game.
   `pyspiel.evaluate_bots`; a node is expanded on its second visit, as in OpenSpiel's `MCTSBot`.
 - `BatchedPUCT(game, evaluator, config)`: `search(states)` runs PUCT on B games at once, one simulation
   step for all trees at a time, and calls the evaluator once per step with every leaf of every tree
-  (several per tree with virtual loss); trees are reused between moves by matching move histories.
+  (several per tree with virtual loss); with `reuse_tree` a tree is kept between moves, matched by move
+  history.
   The statistics of all its trees live in one edge pool (flat arrays; each node's arrays are views of
   its slice), so with one leaf per tree a step selects a child at every node of a tree level, and
   backs up every path, in a few numpy calls across all trees.
@@ -254,14 +255,16 @@ class _EdgePool:
         for node in live:
             n = len(node.actions)
             pool.reserve(n)
-            node.offset = pool.top
             b = pool.top + n
+            # Read the node's statistics before its offset changes: a node whose views were never made
+            # makes them from its old pool at its offset (`Node.__getattr__`).
             pool.N[pool.top : b] = node.N
             pool.W[pool.top : b] = node.W
             pool.S[pool.top : b] = node.S
             if node.cdf is None:
                 pool.P[pool.top : b] = node.P
                 pool.prior[pool.top : b] = node.prior
+            node.offset = pool.top
             pool.top = b
             pool.nodes.append(node)
             pool._point(node)
@@ -560,10 +563,8 @@ class PUCTConfig:
     fpu: float = 0.0
     """Value assumed for an unvisited child."""
     reuse_tree: bool = False
-    """Keep the subtree below the moves played since the last search. Off by default: a reused subtree's
-    statistics can disagree with a fresh search of the same position (found on tic-tac-toe, where a
-    reused root rated a losing move +0.28 over 21 visits that a fresh search rates -0.42; see
-    `test_a_reused_tree_agrees_with_a_fresh_search`), cause not yet found."""
+    """Keep the subtree below the moves played since the last search, with its statistics (the next search
+    adds `simulations` to them). Off by default, so that a search is exactly `simulations` new ones."""
 
 
 def _leaf_returns(value: float, player: int, num_players: int) -> list[float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import open_spiel.python.games  # noqa: F401  (registers python_tic_tac_toe)
 import pyspiel
@@ -476,7 +478,58 @@ def test_batched_puct_frees_the_trees_it_no_longer_needs():
     assert alive[-1] < 2 * 8 * 9 * 4, alive  # a few trees' worth, not every node ever made
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: reused PUCT subtrees mis-rate moves (reuse_tree is off)")
+@pytest.mark.parametrize("games", [1, 16])
+def test_a_reused_subtree_keeps_its_statistics(games):
+    """Searching from a position two moves on reuses the subtree there with every edge's statistics as
+    they were (compaction once copied a never-read node's edges from the wrong slice of the old pool),
+    on the per-tree and the vectorised path."""
+    from search.mcts import BatchedPUCT, PUCTConfig
+
+    game = pyspiel.load_game("tic_tac_toe")
+
+    def evaluate(states):  # uneven priors and values, a fixed function of the position
+        priors = np.zeros((len(states), 9))
+        values = np.zeros(len(states))
+        for b, state in enumerate(states):
+            r = np.random.default_rng(zlib.crc32(str(state).encode()))
+            priors[b, state.legal_actions()] = r.dirichlet(np.ones(len(state.legal_actions())))
+            values[b] = r.uniform(-1, 1)
+        return priors, values
+
+    search = BatchedPUCT(game, evaluate, PUCTConfig(simulations=300, reuse_tree=True), seed=0)
+    states = [game.new_initial_state() for _ in range(games)]
+    search.search(states, add_noise=False)
+    before, next_states = [], []
+    for root, state in zip(search.roots, states, strict=True):
+        a = root.actions[int(np.argmax(root.N))]
+        child = root.children[root.actions.index(a)]
+        b = child.actions[int(np.argmax(child.N))]
+        node = child.children[child.actions.index(b)]
+        before.append(stats_below(node))
+        next_states.append(state.child(a).child(b))
+    search.search(next_states, add_noise=False, simulations=0)
+    for root, expected in zip(search.roots, before, strict=True):
+        assert stats_below(root) == expected
+
+
+def stats_below(node) -> list:
+    """Every decision node's (history, N, W) under `node`, depth first, read from its slice of the edge
+    pool (reading `node.N` would make the views that a node gets only when first read); edges with
+    visits have children."""
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is None or n.is_terminal:
+            continue
+        edges = slice(n.offset, n.offset + len(n.actions))
+        visits, values = n.pool.N[edges].tolist(), np.round(n.pool.W[edges], 9).tolist()
+        assert all(child is not None for child, v in zip(n.children, visits, strict=True) if v > 0)
+        out.append((n.state.history(), visits, values))
+        stack.extend(n.children)
+    return out
+
+
 def test_a_reused_tree_agrees_with_a_fresh_search():
     """The committed tic-tac-toe AlphaZero model plays only optimal moves against mcts:100 with fresh
     searches; with tree reuse it should too."""
