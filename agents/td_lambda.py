@@ -347,7 +347,7 @@ def _td_update(theta, traces, alpha, delta) -> float:
 @njit(cache=True)
 def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, frames_a, frames_c, board,
                       state, previous, squared_error, dice, levels, keys, slots, stamps, generation) -> int:
-    """Play a self-play game on from `board` (flat, the side `state[0]` to move) with the rolls in `dice`,
+    """Continue a self-play game from `board` (flat, the side `state[0]` to move) with the rolls in `dice`,
     learning after every move when `learn`. `state` = [side to move, moves played, previous is set] and
     `previous` (the last Y) carry the game between calls; squared TD errors add up in `squared_error[0]`.
     Returns the points won by player 0 (negative when it lost), or 0 when the rolls ran out first."""
@@ -437,7 +437,8 @@ def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, f
 
 class SelfPlay:
     """Greedy 1-ply self-play games on the compiled kernel, learning after every move when `learner` is
-    given (the TD rule of `TDLambda`, on its net's weights and traces in place)."""
+    given: the rule of `TDLambda` with its alpha and lambda, on the net's weights in place (the traces,
+    one row per output, live here)."""
 
     ROLLS_PER_CALL = 128
 
