@@ -297,16 +297,47 @@ def _tesauro_inputs(board, index, value) -> int:
 
 
 @njit(cache=True, inline="always")
-def _forward(theta, hidden, outputs, index, value, count, h, v) -> None:
-    """ValueNet.forward for one sparse input: hidden activations into h, outputs into v."""
-    b1, w2 = NUM_FEATURES * hidden, NUM_FEATURES * hidden + hidden
-    b2 = w2 + hidden * outputs
+def _add_row(h, theta, hidden, unit, x) -> None:
+    """h += x * W1[unit]."""
+    w = theta[unit * hidden:(unit + 1) * hidden]
     for j in range(hidden):
-        h[j] = theta[b1 + j]
+        h[j] += x * w[j]
+
+
+@njit(cache=True, inline="always")
+def _pre_activation(theta, hidden, index, value, count, h) -> None:
+    """The hidden layer's input sums b1 + x W1 for one sparse input, into h."""
+    b1 = NUM_FEATURES * hidden
+    h[:] = theta[b1:b1 + hidden]
     for t in range(count):
-        row, x = index[t] * hidden, value[t]
-        for j in range(hidden):
-            h[j] += x * theta[row + j]
+        _add_row(h, theta, hidden, index[t], value[t])
+
+
+@njit(cache=True, inline="always")
+def _change_cell(h, theta, hidden, cell, old, new) -> None:
+    """Update the input sums h of a board whose flat cell `cell` goes from `old` to `new` checkers: only the
+    inputs of that cell change (a move touches a few cells, so a candidate costs a few rows of W1)."""
+    p = cell // WIDTH
+    column = cell - p * WIDTH
+    if column < 24:
+        unit = p * 98 + 4 * column
+        sign = np.float32(1.0) if new > old else np.float32(-1.0)
+        for level in range(min(old, new), min(max(old, new), 3)):
+            _add_row(h, theta, hidden, unit + level, sign)
+        beyond = (max(new - 3, 0) - max(old - 3, 0)) / 2.0
+        if beyond != 0.0:
+            _add_row(h, theta, hidden, unit + 3, beyond)
+    elif column == BAR:
+        _add_row(h, theta, hidden, p * 98 + 96, (new - old) / 2.0)
+    else:
+        _add_row(h, theta, hidden, p * 98 + 97, (new - old) / 15.0)
+
+
+@njit(cache=True, inline="always")
+def _activate(theta, hidden, outputs, h, v) -> None:
+    """From the input sums in h: the hidden activations (in place) and the outputs into v."""
+    w2 = NUM_FEATURES * hidden + hidden
+    b2 = w2 + hidden * outputs
     one = np.float32(1.0)
     for j in range(hidden):
         h[j] = one / (one + np.exp(-h[j]))
@@ -354,6 +385,7 @@ def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, f
     index = np.empty(64, np.int64)
     value = np.empty(64, np.float32)
     h = np.empty(hidden, np.float32)
+    base = np.empty(hidden, np.float32)
     v = np.empty(outputs, np.float32)
     y = np.empty(outputs, np.float64)
     delta = np.empty(outputs, np.float64)
@@ -363,14 +395,19 @@ def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, f
     for roll in range(dice.shape[0]):
         side = state[0]
         level, n = legal_into(board, dice[roll, 0], dice[roll, 1], levels, keys, slots, stamps, generation)
+        count = _tesauro_inputs(board, index, value)  # the sums of the board before the move, then of
+        _pre_activation(theta, hidden, index, value, count, base)  # each candidate from the cells it changes
         best, best_equity = 0, -np.inf
         for i in range(n):
             candidate = levels[level, i]
             if candidate[OFF] == NUM_CHECKERS:
                 equity = float(_points_won(candidate))
             else:
-                count = _tesauro_inputs(candidate, index, value)
-                _forward(theta, hidden, outputs, index, value, count, h, v)
+                h[:] = base
+                for cell in range(2 * WIDTH):
+                    if candidate[cell] != board[cell]:
+                        _change_cell(h, theta, hidden, cell, board[cell], candidate[cell])
+                _activate(theta, hidden, outputs, h, v)
                 equity = 2.0 * v[0] - 1.0 if outputs == 1 else v[0] + v[1] - v[2] - v[3]
             if equity > best_equity:
                 best, best_equity = i, equity
@@ -390,7 +427,8 @@ def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, f
             return points if side == 0 else -points
         if learn:
             count = _tesauro_inputs(chosen, index, value)
-            _forward(theta, hidden, outputs, index, value, count, h, v)
+            _pre_activation(theta, hidden, index, value, count, h)
+            _activate(theta, hidden, outputs, h, v)
             a, c = frames_a[side], frames_c[side]
             for m in range(outputs):  # y = A v + c: the value from player 0's side
                 y[m] = c[m]

@@ -17,8 +17,9 @@ mover takes the best (1-ply), the traces and weights are updated for the chosen 
   children are expanded again, so that both loops choose among the same resulting positions (OpenSpiel's
   with duplicates, as `legal_actions` lists them).
 
-The two alternate in rounds, so that load on a shared machine hits them alike; speed is games per second
-of process CPU time (wall time beside it). All start from copies of one net warmed up by 1,000 self-play games
+The loops alternate game by game, so that load on a shared machine hits them alike; speed is games per
+second of process CPU time (wall time beside it), with BLAS held to one thread. All start from copies of
+one net warmed up by 1,000 self-play games
 (an untrained net's first games are long), see the same inputs and choose among the same positions, so
 their games are alike (moves per game printed beside).
 
@@ -37,10 +38,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import open_spiel
-import pyspiel
-from open_spiel.python.observation import make_observation
+# Every loop is single-threaded: BLAS threads left spinning after a numpy loop's batched forward pass
+# would bill their CPU time to whichever loop runs next (process CPU time counts all threads).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
+import open_spiel  # noqa: E402
+import pyspiel  # noqa: E402
+from open_spiel.python.observation import make_observation  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.td_lambda import SelfPlay, TDLambda, ValueNet, reference_self_play_game  # noqa: E402
