@@ -377,7 +377,8 @@ def _td_update(theta, traces, alpha, delta) -> float:
 
 @njit(cache=True)
 def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, frames_a, frames_c, board,
-                      state, previous, squared_error, dice, levels, keys, slots, stamps, generation) -> int:
+                      state, previous, squared_error, dice, levels, hashes, keys, slots, stamps,
+                      generation) -> int:
     """Continue a self-play game from `board` (flat, the side `state[0]` to move) with the rolls in `dice`,
     learning after every move when `learn`. `state` = [side to move, moves played, previous is set] and
     `previous` (the last Y) carry the game between calls; squared TD errors add up in `squared_error[0]`.
@@ -394,7 +395,8 @@ def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, f
     chosen = np.empty(2 * WIDTH, np.int8)
     for roll in range(dice.shape[0]):
         side = state[0]
-        level, n = legal_into(board, dice[roll, 0], dice[roll, 1], levels, keys, slots, stamps, generation)
+        level, n = legal_into(board, dice[roll, 0], dice[roll, 1], levels, hashes, keys, slots, stamps,
+                              generation)
         count = _tesauro_inputs(board, index, value)  # the sums of the board before the move, then of
         _pre_activation(theta, hidden, index, value, count, base)  # each candidate from the cells it changes
         best, best_equity = 0, -np.inf

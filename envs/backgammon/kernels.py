@@ -2,11 +2,11 @@
 
 The rules and the board convention are those of `engine.py`, on a flat board: an int8 array of 52 counts,
 the mover's 26 columns (points 1-24 in its numbering, bar, borne off) then the opponent's 26. `Workspace`
-holds the buffers; `legal_into(board, d1, d2, ws)` writes every distinct resulting position of the roll
-into one of them and says which, and how many. Duplicates are found through a Zobrist hash of the 52
-counts in an open-addressing table, with equal hashes confirmed on the boards themselves, so the result
-is exact. The order of the results is the order of discovery (`engine.legal_positions` sorts; the sets
-are equal, which the tests check against OpenSpiel and the engine).
+holds the buffers; `legal_into(board, d1, d2, *ws.arrays())` writes every distinct resulting position of
+the roll into one of them and says which, and how many. Duplicates are found through a Zobrist hash of
+the 52 counts (updated move by move, a few XORs) in an open-addressing table, with equal hashes confirmed
+on the boards themselves, so the result is exact. The order of the results is the order of discovery
+(`engine.legal_positions` sorts; the sets are equal, which the tests check against OpenSpiel).
 """
 
 from __future__ import annotations
@@ -27,22 +27,29 @@ class Workspace:
 
     def __init__(self) -> None:
         self.levels = np.zeros((4, _CAPACITY, CELLS), np.int8)
+        self.hashes = np.zeros((4, _CAPACITY), np.int64)
         self.keys = np.zeros(1 << _TABLE_BITS, np.int64)
         self.slots = np.zeros(1 << _TABLE_BITS, np.int32)
         self.stamps = np.zeros(1 << _TABLE_BITS, np.int64)
         self.generation = np.zeros(1, np.int64)
 
     def arrays(self) -> tuple:
-        return self.levels, self.keys, self.slots, self.stamps, self.generation
+        return self.levels, self.hashes, self.keys, self.slots, self.stamps, self.generation
 
 
 @njit(cache=True, inline="always")
-def _keep(dst, n, keys, slots, stamps, generation) -> int:
-    """Keep dst[n] if it is new in this generation: returns the new count (n + 1, or n for a duplicate)."""
-    board = dst[n]
+def _hash(board) -> np.int64:
     h = np.int64(0)
     for i in range(CELLS):
         h ^= _ZOBRIST[i, board[i]]
+    return h
+
+
+@njit(cache=True, inline="always")
+def _keep(dst, dst_hash, n, h, keys, slots, stamps, generation) -> int:
+    """Keep dst[n], whose hash is h, if it is new in this generation: returns the new count (n + 1, or n
+    for a duplicate)."""
+    board = dst[n]
     mask = keys.shape[0] - 1
     slot = h & mask
     while stamps[slot] == generation:
@@ -61,36 +68,45 @@ def _keep(dst, n, keys, slots, stamps, generation) -> int:
     stamps[slot] = generation
     keys[slot] = h
     slots[slot] = n
+    dst_hash[n] = h
     return n + 1
 
 
 @njit(cache=True, inline="always")
-def _move(b, source, land, dst, n, keys, slots, stamps, generation) -> int:
-    """Append to dst[n] the board b with a checker moved from `source` to `land` when that point is open
-    (fewer than two opposing checkers; a lone one goes to the bar): returns the new count."""
+def _step_hash(h, cell, old, new) -> np.int64:
+    """The Zobrist hash after one cell's count changes from `old` to `new`."""
+    return h ^ _ZOBRIST[cell, old] ^ _ZOBRIST[cell, new]
+
+
+@njit(cache=True, inline="always")
+def _move(b, h, source, land, dst, dst_hash, n, keys, slots, stamps, generation) -> int:
+    """Append to dst[n] the board b (hash h) with a checker moved from `source` to `land` when that point
+    is open (fewer than two opposing checkers; a lone one goes to the bar): returns the new count."""
     opp = WIDTH + 23 - land
     if b[opp] >= 2:
         return n
     dst[n] = b
     dst[n, source] -= 1
     dst[n, land] += 1
+    h = _step_hash(_step_hash(h, source, b[source], b[source] - 1), land, b[land], b[land] + 1)
     if b[opp] == 1:
         dst[n, opp] = 0
         dst[n, WIDTH + BAR] += 1
-    return _keep(dst, n, keys, slots, stamps, generation)
+        h = _step_hash(_step_hash(h, opp, 1, 0), WIDTH + BAR, b[WIDTH + BAR], b[WIDTH + BAR] + 1)
+    return _keep(dst, dst_hash, n, h, keys, slots, stamps, generation)
 
 
 @njit(cache=True)
-def _play_die(src, n_src, d, dst, n_dst, keys, slots, stamps, generation) -> int:
+def _play_die(src, src_hash, n_src, d, dst, dst_hash, n_dst, keys, slots, stamps, generation) -> int:
     """Append to dst every distinct position reached by playing die `d` once from src[:n_src]."""
     for m in range(n_src):
-        b = src[m]
+        b, h = src[m], src_hash[m]
         if b[BAR] > 0:  # a checker on the bar must enter first
-            n_dst = _move(b, BAR, BAR - d, dst, n_dst, keys, slots, stamps, generation)
+            n_dst = _move(b, h, BAR, BAR - d, dst, dst_hash, n_dst, keys, slots, stamps, generation)
             continue
         for s in range(d, 24):
             if b[s] > 0:
-                n_dst = _move(b, s, s - d, dst, n_dst, keys, slots, stamps, generation)
+                n_dst = _move(b, h, s, s - d, dst, dst_hash, n_dst, keys, slots, stamps, generation)
         home = True
         for c in range(6, 25):
             if b[c] > 0:
@@ -110,35 +126,39 @@ def _play_die(src, n_src, d, dst, n_dst, keys, slots, stamps, generation) -> int
                         dst[n_dst] = b
                         dst[n_dst, s] -= 1
                         dst[n_dst, OFF] += 1
-                        n_dst = _keep(dst, n_dst, keys, slots, stamps, generation)
+                        off = _step_hash(_step_hash(h, s, b[s], b[s] - 1), OFF, b[OFF], b[OFF] + 1)
+                        n_dst = _keep(dst, dst_hash, n_dst, off, keys, slots, stamps, generation)
     return n_dst
 
 
 @njit(cache=True)
-def legal_into(board, d1, d2, levels, keys, slots, stamps, generation) -> tuple[int, int]:
+def legal_into(board, d1, d2, levels, hashes, keys, slots, stamps, generation) -> tuple[int, int]:
     """Every distinct position the mover (columns 0-25) can reach with dice d1, d2: (level, count), the
     results being levels[level, :count]. As many dice as possible are played (four for doubles); when only
     one of two can be, the larger if it can. With no legal move the result is the board itself."""
     levels[0, 0] = board
+    hashes[0, 0] = _hash(board)
+    g = generation
     if d1 == d2:
         current, n = 0, 1
         for _ in range(4):
-            generation[0] += 1
+            g[0] += 1
             following = 1 - current
-            found = _play_die(levels[current], n, d1, levels[following], 0, keys, slots, stamps,
-                              generation[0])
+            found = _play_die(levels[current], hashes[current], n, d1, levels[following], hashes[following],
+                              0, keys, slots, stamps, g[0])
             if found == 0:
                 break
             current, n = following, found
         return current, n
     hi, lo = max(d1, d2), min(d1, d2)
-    generation[0] += 1
-    n_hi = _play_die(levels[0], 1, hi, levels[1], 0, keys, slots, stamps, generation[0])
-    generation[0] += 1
-    n_lo = _play_die(levels[0], 1, lo, levels[2], 0, keys, slots, stamps, generation[0])
-    generation[0] += 1
-    n_both = _play_die(levels[1], n_hi, lo, levels[3], 0, keys, slots, stamps, generation[0])
-    n_both = _play_die(levels[2], n_lo, hi, levels[3], n_both, keys, slots, stamps, generation[0])
+    g[0] += 1
+    n_hi = _play_die(levels[0], hashes[0], 1, hi, levels[1], hashes[1], 0, keys, slots, stamps, g[0])
+    g[0] += 1
+    n_lo = _play_die(levels[0], hashes[0], 1, lo, levels[2], hashes[2], 0, keys, slots, stamps, g[0])
+    g[0] += 1
+    n_both = _play_die(levels[1], hashes[1], n_hi, lo, levels[3], hashes[3], 0, keys, slots, stamps, g[0])
+    n_both = _play_die(levels[2], hashes[2], n_lo, hi, levels[3], hashes[3], n_both, keys, slots, stamps,
+                       g[0])
     if n_both:
         return 3, n_both
     if n_hi:
