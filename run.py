@@ -129,7 +129,7 @@ def command_eval(argv: list[str]) -> int:
     path = args.checkpoint.split(",")[0]  # `CKPT,sims=400` overrides the checkpoint's play settings
     checkpoint = load_checkpoint(path)
     env = envs.make(args.env or checkpoint["env_spec"])
-    player = make_player(args.checkpoint, env, seed=args.seed, device=args.device)
+    player = make_player(args.checkpoint, env, seed=args.seed, device=args.device)  # a bad spec stops here
     if envs.is_game(env) and args.workers > 1:
         from league.arena import play_match
 

@@ -376,11 +376,12 @@ def _td_update(theta, traces, alpha, delta) -> float:
 
 
 @njit(cache=True)
-def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, frames_a, frames_c, board,
-                      state, previous, squared_error, dice, levels, hashes, keys, slots, stamps,
+def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, frames_a, frames_c, targets,
+                      board, state, previous, squared_error, dice, levels, hashes, keys, slots, stamps,
                       generation) -> int:
     """Continue a self-play game from `board` (flat, the side `state[0]` to move) with the rolls in `dice`,
-    learning after every move when `learn`. `state` = [side to move, moves played, previous is set] and
+    learning after every move when `learn` (`frames_a`, `frames_c`: `frame` per player; `targets[winner,
+    points]`: `outcome_target`). `state` = [side to move, moves played, previous is set] and
     `previous` (the last Y) carry the game between calls; squared TD errors add up in `squared_error[0]`.
     Returns the points won by player 0 (negative when it lost), or 0 when the rolls ran out first."""
     index = np.empty(64, np.int64)
@@ -418,12 +419,8 @@ def _self_play_kernel(theta, traces, hidden, outputs, alpha, td_lambda, learn, f
         if chosen[OFF] == NUM_CHECKERS:
             points = _points_won(chosen)
             if learn and state[2]:
-                if outputs == 1:  # outcome_target
-                    delta[0] = (1.0 if side == 0 else 0.0) - previous[0]
-                else:
-                    for k in range(4):
-                        mine = (k % 2 == 0) or points >= 2
-                        delta[k] = (1.0 if mine and (k < 2) == (side == 0) else 0.0) - previous[k]
+                for k in range(outputs):
+                    delta[k] = targets[side, points, k] - previous[k]
                 squared_error[0] += _td_update(theta, traces, alpha, delta)
             state[2] = 0
             return points if side == 0 else -points
@@ -487,6 +484,8 @@ class SelfPlay:
         frames = [frame(p, net.outputs) for p in (0, 1)]
         self.frames_a = np.stack([a for a, _ in frames])
         self.frames_c = np.stack([c for _, c in frames])
+        self.targets = np.stack([[outcome_target(max(points, 1), winner, net.outputs) for points in range(4)]
+                                 for winner in (0, 1)])
         self.workspace = Workspace()
         self.traces = np.zeros((net.outputs, net.theta.size), np.float32)
         """sum_k lambda^(t-k) dY_k/dtheta, one row per output (TDLambda.traces transposed)"""
@@ -499,8 +498,6 @@ class SelfPlay:
         state = np.array([side, 0, 0], np.int64)
         squared_error = np.zeros(1, np.float64)
         previous = np.zeros(net.outputs, np.float64)
-        if learner is not None:
-            learner.begin_game()
         self.traces[:] = 0.0
         alpha = learner.alpha if learner is not None else 0.0
         td_lambda = learner.td_lambda if learner is not None else 0.0
@@ -509,25 +506,19 @@ class SelfPlay:
             if state[1] == 0:
                 dice[0] = first
             points = _self_play_kernel(net.theta, self.traces, net.shapes["b1"][0], net.outputs, alpha,
-                                       td_lambda, learner is not None, self.frames_a, self.frames_c, board,
-                                       state, previous, squared_error, dice, *self.workspace.arrays())
+                                       td_lambda, learner is not None, self.frames_a, self.frames_c,
+                                       self.targets, board, state, previous, squared_error, dice,
+                                       *self.workspace.arrays())
             if points:
                 if learner is not None:
                     learner.squared_error = float(squared_error[0])
                 return int(points), int(state[1])
 
 
-def self_play_game(net: ValueNet, learner: TDLambda | None, rng: np.random.Generator) -> tuple[int, int]:
-    """One greedy 1-ply self-play game (compiled), learning after every move when `learner` is given.
-
-    Returns (points won by player 0, negative when it lost; moves played)."""
-    return SelfPlay(net, learner).play(rng)
-
-
 def reference_self_play_game(net: ValueNet, learner: TDLambda | None,
                              rng: np.random.Generator) -> tuple[int, int]:
-    """`self_play_game` written plainly in numpy (engine positions, `value_positions`, `TDLambda`): the
-    readable form that the compiled loop is tested against. It draws the same dice from `rng`."""
+    """One `SelfPlay.play` game written plainly in numpy (engine positions, `value_positions`, `TDLambda`):
+    the readable form that the compiled loop is tested against. It draws the same dice from `rng`."""
     side, first = opening_roll(rng)
     rolls = rng.integers(1, 7, size=(SelfPlay.ROLLS_PER_CALL, 2))
     rolls[0] = first

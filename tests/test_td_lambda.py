@@ -258,8 +258,9 @@ def test_short_self_play_run_beats_random():
     learner = T.TDLambda(net, alpha=0.3, td_lambda=0.7)
     opponent = T.random_chooser(np.random.default_rng(1))
     before = T.engine_match(T.net_chooser(net), opponent, 100, seed=2)["win_rate"]
+    self_play = T.SelfPlay(net, learner)
     for _ in range(800):
-        T.self_play_game(net, learner, rng)
+        self_play.play(rng)
     after = T.engine_match(T.net_chooser(net), opponent, 200, seed=2)
     assert after["win_rate"] > 0.8 > before
     assert after["points_per_game"] > 1.0  # it wins many gammons against random
