@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run test test-slow lint bench bench-gnubg clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,5 +27,14 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# GNU Backgammon's net (GPL) as an upper yardstick: installed into .bench-gnubg/, apart from the kit.
+GNUBG_DIR := .bench-gnubg
+
+$(GNUBG_DIR)/gnubg_nn: | $(STAMP)
+	$(BIN)/pip install --quiet --target $(GNUBG_DIR) gnubg-nn
+
+bench-gnubg: $(STAMP) $(GNUBG_DIR)/gnubg_nn
+	PYTHONPATH=$(GNUBG_DIR) $(BIN)/python bench/gnubg_yardstick.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(GNUBG_DIR) runs .pytest_cache
