@@ -79,7 +79,8 @@ def main() -> int:
     ax.fill_between(games, [b[0] for b in bands], [b[1] for b in bands], color="tab:blue", alpha=0.2,
                     linewidth=0, label=f"95% interval ({eval_games} games per point)")
     ax.plot(games, rates, "o-", color="tab:blue", markersize=3, linewidth=1.2,
-            label="198-40-1 TD(0.7) net vs pubeval")
+            label=f"198-{config.get('hidden', 40)}-{config.get('outputs', 1)} "
+                  f"TD({config.get('td_lambda', 0.7)}) net vs pubeval")
     if data["final"] is not None:
         n, rate = data["final"]
         low, high = wilson(rate, final_games)
