@@ -243,7 +243,7 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "benchmark": "td-lambda self-play training games per second, 1-ply, 198-40-1 numpy net",
+        "benchmark": "td-lambda self-play training games per second, 1-ply, 198-40-1 net",
         "stages": stages,
         "targets": {"ours_games_per_s": 20, "ratio": 30},
         "settings": vars(args),

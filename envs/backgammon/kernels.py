@@ -119,10 +119,11 @@ def _sources(b, d, occupied, blocked, outside, limit) -> np.int64:
         return (one << BAR) if (blocked >> (BAR - d)) & 1 == 0 else np.int64(0)
     movable = occupied & ~(blocked << d) & ~((one << d) - 1)
     if outside == 0 and occupied != 0:
+        highest = _highest_bit(occupied)
         if (occupied >> (d - 1)) & 1:
             movable |= one << (d - 1)
-        elif _highest_bit(occupied) < d - 1:
-            movable |= one << _highest_bit(occupied)
+        elif highest < d - 1:
+            movable |= one << highest
     return movable & ((one << (limit + 1)) - 1)
 
 
@@ -134,7 +135,7 @@ def _step_hash(h, cell, old, new) -> np.int64:
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _make(b, h, s, d) -> tuple[np.int64, bool]:
-    """Move the mover's checker from column s by d pips on b (checked by `_can_move`): (new hash, hit)."""
+    """Move the mover's checker from column s by d pips on b (one of `_sources`): (new hash, hit)."""
     land = max(s - d, -1)
     target = land if land >= 0 else OFF
     h = _step_hash(_step_hash(h, s, b[s], b[s] - 1), target, b[target], b[target] + 1)
@@ -161,12 +162,14 @@ def _unmake(b, s, d, hit) -> None:
 
 
 @njit(cache=True, error_model="numpy")
-def _search(b, h, blocked, occupied, outside, dice, count, doubles, singles_ok, positions, n, best, keys,
-            slots, stamps, stack, generation) -> tuple[int, int]:
-    """Play dice[:count] in order from board b (hash h; `blocked`, `occupied`, `outside` as `_sources`
-    takes them), depth first, moving checkers on b and back: every final position that plays the most
-    dice (at least `best`) goes into positions[:n]. A double's sources never increase; `singles_ok` False
-    drops the plays of a single die. Returns (n, best): the count and the most dice played so far."""
+def _search(b, h, blocked, occupied, outside, dice, doubles, singles_ok, positions, n, best, keys, slots,
+            stamps, stack, generation) -> tuple[int, int]:
+    """Play the dice (all four of a double, else the first two) in order from board b (hash h; `blocked`,
+    `occupied`, `outside` as `_sources` takes them), depth first, moving checkers on b and back: every
+    final position that plays the most dice (at least `best`) goes into positions[:n]. A double's sources
+    never increase; `singles_ok` False drops the plays of a single die. Returns (n, best): the count and
+    the most dice played so far."""
+    count = 4 if doubles else 2
     b_words, position_words = b.view(np.int32), positions.view(np.int32)
     stack[_SOURCES, 0] = _sources(b, dice[0], occupied, blocked, outside, BAR)
     stack[_MOVED, 0], stack[_HASH, 0], stack[_OCCUPIED, 0], stack[_OUTSIDE, 0] = 0, h, occupied, outside
@@ -218,19 +221,17 @@ def legal_into(board, d1, d2, positions, keys, slots, stamps, scratch, stack, ge
     for c in range(6, 25):
         outside += b[c]
     generation[0] += 1
-    dice = np.empty(4, np.int64)
     if d1 == d2:
-        dice[:] = d1
-        n, _ = _search(b, 0, blocked, occupied, outside, dice, 4, True, True, positions, 0, 0, keys, slots,
-                       stamps, stack, generation)
+        n, _ = _search(b, 0, blocked, occupied, outside, (d1, d1, d1, d1), True, True, positions, 0, 0, keys,
+                       slots, stamps, stack, generation)
         return n
     h = _hash(b)
-    dice[0], dice[1] = max(d1, d2), min(d1, d2)
-    n, best = _search(b, h, blocked, occupied, outside, dice, 2, False, True, positions, 0, 0, keys, slots,
-                      stamps, stack, generation)
-    dice[0], dice[1] = dice[1], dice[0]  # the smaller die first; its single plays only if the larger has none
-    n, _ = _search(b, h, blocked, occupied, outside, dice, 2, False, best == 0, positions, n, best, keys,
-                   slots, stamps, stack, generation)
+    hi, lo = max(d1, d2), min(d1, d2)
+    n, best = _search(b, h, blocked, occupied, outside, (hi, lo, 0, 0), False, True, positions, 0, 0, keys,
+                      slots, stamps, stack, generation)
+    # The smaller die first; its single plays count only if the larger die has none.
+    n, _ = _search(b, h, blocked, occupied, outside, (lo, hi, 0, 0), False, best == 0, positions, n, best,
+                   keys, slots, stamps, stack, generation)
     return n
 
 
