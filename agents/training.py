@@ -220,6 +220,8 @@ class TrainingRun:
 
         self.algorithm = algorithm
         self.config = config
+        self.env = env
+        self.checkpoint = checkpoint
         self.env_identity = envs.identity(env)
         if checkpoint is not None:
             if checkpoint["algorithm"] != algorithm:
@@ -255,6 +257,7 @@ class TrainingRun:
         self.start_step = self.step
         self.last_checkpoint_step = self.step
         self.interrupted = False
+        self.final_figures: dict[str, Any] = {}
         self._previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)
         self.bar = tqdm(
             total=config.steps,
@@ -317,15 +320,38 @@ class TrainingRun:
     def due_for_checkpoint(self) -> bool:
         return self.step - self.last_checkpoint_step >= self.config.checkpoint_every
 
-    def save(
-        self,
-        payload: dict[str, Any],
-        rng: np.random.Generator,
-        save_extra: Callable[[Path], None] | None = None,
-        keep_step_file: bool = True,
-    ) -> Path:
-        """Write ckpt/step_N.pt and ckpt/latest.pt with the run's identity added to `payload`."""
-        from agents.checkpoint import rng_state, save_checkpoint
+    def restore(self, rng: np.random.Generator, **parts: Any) -> dict[str, Any] | None:
+        """On --resume, load each part's saved state (`model=network, optimizer=optimizer`: anything with
+        `load_state_dict`, read from the checkpoint's key of that name) and the RNG states; returns the
+        checkpoint, or None on a fresh run."""
+        if self.checkpoint is None:
+            return None
+        from agents.checkpoint import restore_rng
+
+        for key, part in parts.items():
+            if part is not None:
+                part.load_state_dict(self.checkpoint[key])
+        restore_rng(rng, self.checkpoint["rng"])
+        return self.checkpoint
+
+    def buffer_file(self, name: str = "replay_buffer") -> Path:
+        """Where a replay buffer lives beside the checkpoints (`ckpt/<name>.npz`)."""
+        return self.ckpt_dir / f"{name}.npz"
+
+    def restore_buffer(self, buffer: Any, name: str = "replay_buffer") -> bool:
+        """On --resume, fill `buffer` from its file when the run saved one; True if it did."""
+        path = self.buffer_file(name)
+        if self.checkpoint is None or not path.exists():
+            return False
+        buffer.load(path)
+        return True
+
+    def full_checkpoint(
+        self, payload: dict[str, Any], rng: np.random.Generator | None = None
+    ) -> dict[str, Any]:
+        """`payload` (parts with `state_dict()` are saved as their state) with the run's identity: the
+        algorithm, env, config and step, so the file plays anywhere a checkpoint does."""
+        from agents.checkpoint import rng_state
 
         full = {
             "algorithm": self.algorithm,
@@ -334,9 +360,28 @@ class TrainingRun:
             "config": self.config_dict,
             "step": self.step,
             "episodes": self.episodes,
-            "rng": rng_state(rng),
-            **payload,
         }
+        if rng is not None:
+            full["rng"] = rng_state(rng)
+        for key, value in payload.items():
+            full[key] = value.state_dict() if hasattr(value, "state_dict") else value
+        return full
+
+    def save(
+        self,
+        payload: dict[str, Any],
+        rng: np.random.Generator,
+        save_extra: Callable[[Path], None] | None = None,
+        keep_step_file: bool = True,
+        buffer: Any = None,
+    ) -> Path:
+        """Write ckpt/step_N.pt and ckpt/latest.pt: `payload` with the run's identity and RNG states
+        (`full_checkpoint`); `buffer` (when given) is written first to `buffer_file()`."""
+        from agents.checkpoint import save_checkpoint
+
+        full = self.full_checkpoint(payload, rng)
+        if buffer is not None:
+            buffer.save(self.buffer_file())
         if save_extra is not None:
             save_extra(self.ckpt_dir)
         latest = self.ckpt_dir / "latest.pt"
@@ -350,6 +395,18 @@ class TrainingRun:
         self.last_checkpoint_step = self.step
         return latest
 
+    def final_evaluation(
+        self, player: Any, episodes: int, opponent: str = "random", seed: int = 0
+    ) -> dict[str, Any]:
+        """The end-of-run evaluation (what `run.py eval` on ckpt/latest.pt reproduces): plays it, logs it
+        under DESIGN.md's tags, keeps its headline figures for `summary` and returns the full result."""
+        from agents.evaluation import evaluate_player, headline, log_evaluation
+
+        result = evaluate_player(player, self.env, episodes, opponent=opponent, seed=seed)
+        log_evaluation(self, result, opponent)
+        self.final_figures = headline(result)
+        return result
+
     def close(self) -> None:
         self.bar.close()
         self.writer.flush()
@@ -357,7 +414,8 @@ class TrainingRun:
         signal.signal(signal.SIGINT, self._previous_handler)
 
     def summary(self, **figures: Any) -> dict[str, Any]:
-        """What the CLI prints at the end: where things are and the run's figures."""
+        """What the CLI prints at the end: where things are, the final evaluation's headline and the run's
+        figures."""
         reason = (
             "interrupted"
             if self.interrupted
@@ -370,5 +428,6 @@ class TrainingRun:
             "episodes": self.episodes,
             "stopped_by": reason,
             "seconds": round(self.elapsed(), 1),
+            **self.final_figures,
             **figures,
         }
