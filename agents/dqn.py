@@ -22,7 +22,6 @@ import torch
 import torch.nn.functional as F
 
 from agents.buffers import ReplayBuffer
-from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.mlp import MLP, mask_logits
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.schedules import linear_schedule
@@ -202,15 +201,8 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     q_network = make_q_network(env, config).to(device)
     optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
     buffer = ReplayBuffer(config.buffer_size, observation_shape(env), num_actions(env))
-    if checkpoint is not None:
-        from agents.checkpoint import restore_rng
-
-        q_network.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        restore_rng(rng, checkpoint["rng"])
-        buffer_file = run.ckpt_dir / "replay_buffer.npz"
-        if buffer_file.exists():
-            buffer.load(buffer_file)
+    run.restore(rng, model=q_network, optimizer=optimizer)
+    run.restore_buffer(buffer)
     target_network = copy.deepcopy(q_network)
     acting_network = q_network if device.type == "cpu" else copy.deepcopy(q_network).cpu()
 
@@ -230,8 +222,8 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         return obs if game else flatten_observation(env.observation_space, obs)
 
     def save() -> None:
-        extra = (lambda folder: buffer.save(folder / "replay_buffer.npz")) if config.save_buffer else None
-        run.save({"model": q_network.state_dict(), "optimizer": optimizer.state_dict()}, rng, extra)
+        saved_buffer = buffer if config.save_buffer else None
+        run.save({"model": q_network, "optimizer": optimizer}, rng, buffer=saved_buffer)
 
     window = NStepWindow(config.n_step, config.gamma)
     solved = SolvedCheck(
@@ -297,12 +289,9 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             save()
 
     save()
-    player = NetworkPlayer(copy.deepcopy(q_network).cpu(), env)
-    result = evaluate_player(player, env, config.eval_episodes)
-    log_evaluation(run, result)
+    run.final_evaluation(NetworkPlayer(copy.deepcopy(q_network).cpu(), env), config.eval_episodes)
     run.close()
-    figures = {"stopped_by": solved.reason()} if solved.solved else {}
-    return run.summary(**figures, **headline(result))
+    return run.summary(**({"stopped_by": solved.reason()} if solved.solved else {}))
 
 
 def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str) -> NetworkPlayer:

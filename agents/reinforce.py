@@ -10,8 +10,9 @@ up in proportion to the discounted return G_t that followed it, less a learned b
 
 One update follows every `batch_episodes` episodes, with the advantages standardised over the batch.
 On a turn-based game the learner sits in one seat of `OpponentEnv` (seats alternate between episodes)
-against `random` (or any player name), against itself, or against a pool of its own past snapshots;
-illegal actions are masked out of the softmax when acting, when learning and when playing.
+against `random` (or any player name), against itself, or against a pool of its own past snapshots
+(full checkpoints in the run's `snapshots/` folder, agents/snapshots.py); illegal actions are masked
+out of the softmax when acting, when learning and when playing.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.mlp import MLP, mask_logits
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
+from agents.snapshots import SnapshotStore
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
 from envs import is_game
 from envs.errors import UsageError
@@ -105,7 +106,7 @@ def action_logits(policy: nn.Module, obs: np.ndarray, mask: np.ndarray | None) -
     return logits if mask is None else np.where(mask, logits, -np.inf)
 
 
-def sample_action(logits: np.ndarray, rng: np.random.Generator) -> int:
+def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> int:
     """A draw from softmax(logits) by the Gumbel-max trick: masked (-inf) actions are never drawn."""
     return int(np.argmax(logits + rng.gumbel(size=logits.shape[0])))
 
@@ -194,35 +195,23 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         value.to(device)
         groups.append({"params": value.parameters(), "lr": config.value_learning_rate})
     optimizer = torch.optim.Adam(groups)
-    pool: list[nn.Module] = []
-    updates = 0
-    if checkpoint is not None:
-        from agents.checkpoint import restore_rng
-
-        policy.load_state_dict(checkpoint["model"])
-        if value is not None:
-            value.load_state_dict(checkpoint["value"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        updates = int(checkpoint.get("updates", 0))
-        for state_dict in checkpoint.get("pool", []):
-            pool.append(make_networks(env, config)[0])
-            pool[-1].load_state_dict(state_dict)
-        restore_rng(rng, checkpoint["rng"])
+    run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="win_rate" if game else "return")
+    pool = make_pool(config, env, run) if game and config.opponent == "pool" else None
+    run.restore(rng, model=policy, value=value, optimizer=optimizer)
+    updates = int(checkpoint.get("updates", 0)) if checkpoint is not None else 0
     acting_policy = policy if device.type == "cpu" else copy.deepcopy(policy).cpu()
     train_env = (
         OpponentEnv(env, make_opponent(config, env, acting_policy, pool), seed=config.seed) if game else env
     )
-
-    run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="win_rate" if game else "return")
     solved = SolvedCheck(config.env, env, config.stop_when_solved and not game, config.solved_return,
                          config.solved_window, check_episodes=0)
 
     def save() -> None:
-        payload = {"model": policy.state_dict(), "optimizer": optimizer.state_dict(), "updates": updates}
+        payload = {"model": policy, "optimizer": optimizer, "updates": updates}
         if value is not None:
-            payload["value"] = value.state_dict()
-        if pool:
-            payload["pool"] = [snapshot.state_dict() for snapshot in pool]
+            payload["value"] = value
+        if pool is not None:
+            payload["pool"] = list(pool.names)
         run.save(payload, rng)
 
     try:
@@ -236,7 +225,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
                 while not done:
                     x = obs if game else flatten_observation(env.observation_space, obs)
                     mask = info["action_mask"] if game else None
-                    action = sample_action(action_logits(acting_policy, x, mask), rng)
+                    action = sample_from_logits(action_logits(acting_policy, x, mask), rng)
                     batch.obs.append(x)
                     batch.actions.append(action)
                     if game:
@@ -268,32 +257,53 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
                 acting_policy.load_state_dict(policy.state_dict())
             for name, part in parts.items():
                 run.log(f"losses/{name}", part)
-            if game and config.opponent == "pool" and updates % config.snapshot_every == 0:
-                pool.append(copy.deepcopy(acting_policy).eval())
-                del pool[: -config.pool_size]
+            if pool is not None and updates % config.snapshot_every == 0:
+                snapshot = run.full_checkpoint({"model": acting_policy})
+                pool.add(f"step_{run.step}", snapshot, network=copy.deepcopy(acting_policy).eval())
             if run.due_for_checkpoint():
                 save()
         save()
 
         # 3. The final greedy evaluation (what `run.py eval` on ckpt/latest.pt reproduces).
+        if config.eval_episodes > 0:
+            player = ReinforcePlayer(copy.deepcopy(policy).cpu(), env, sample=config.play_sampled)
+            run.final_evaluation(player, config.eval_episodes)
         figures: dict[str, Any] = {"train_return": round(run.recent_mean(), 2)}
         if solved.solved:
             figures["stopped_by"] = solved.reason()
-        if config.eval_episodes > 0:
-            player = ReinforcePlayer(copy.deepcopy(policy).cpu(), env, sample=config.play_sampled)
-            result = evaluate_player(player, env, config.eval_episodes)
-            log_evaluation(run, result)
-            figures.update(headline(result))
         return run.summary(**figures)
     finally:
         run.close()
 
 
-def make_opponent(config: Config, game: Any, policy: nn.Module, pool: list[nn.Module]) -> Any:
+def make_pool(config: Config, game: Any, run: TrainingRun) -> SnapshotStore:
+    """The pool of past policies for --opponent pool: the newest `pool_size` snapshots, each a full
+    checkpoint in the run's `snapshots/` folder. On --resume the run's checkpoint names them and their
+    networks are loaded from the files here, before the RNG states are restored (building a network draws
+    from torch's RNG)."""
+
+    def load_network(snapshot: dict[str, Any]) -> nn.Module:
+        network = make_networks(game, config)[0]
+        network.load_state_dict(snapshot["model"])
+        return network.eval()
+
+    saved = run.checkpoint.get("pool", []) if run.checkpoint is not None else []
+    pool = SnapshotStore(run.run_dir / "snapshots", capacity=config.pool_size, load_network=load_network)
+    for index, entry in enumerate(saved):
+        if isinstance(entry, dict):  # a checkpoint from before snapshot files held the weights themselves
+            pool.add(f"pool_{index}", run.full_checkpoint({"model": entry}))
+        else:
+            pool.names.append(entry)
+    for name in pool.names:
+        pool.network(name)
+    return pool
+
+
+def make_opponent(config: Config, game: Any, policy: nn.Module, pool: SnapshotStore | None) -> Any:
     """Who plays the other seats of a game: the live policy, a snapshot from the pool, or a named player."""
     if config.opponent == "self":
         return ReinforcePlayer(policy, game, sample=True, seed=config.seed + 1)
-    if config.opponent == "pool":
+    if pool is not None:
         return PoolOpponent(policy, pool, game)
     from agents.players import make_player
 
@@ -303,13 +313,14 @@ def make_opponent(config: Config, game: Any, policy: nn.Module, pool: list[nn.Mo
 class PoolOpponent:
     """Draws one of the policy's past snapshots for each game (the live policy while the pool is empty)."""
 
-    def __init__(self, policy: nn.Module, pool: list[nn.Module], game: Any):
+    def __init__(self, policy: nn.Module, pool: SnapshotStore, game: Any):
         self.policy, self.pool, self.game = policy, pool, game
         self.player = ReinforcePlayer(policy, game, sample=True)
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         rng = np.random.default_rng(seed)
-        net = self.pool[int(rng.integers(len(self.pool)))] if self.pool else self.policy
+        names = self.pool.names
+        net = self.pool.network(names[int(rng.integers(len(names)))]) if names else self.policy
         self.player = ReinforcePlayer(net, game, sample=True, seed=seed)
 
     def act(self, state: Any) -> int:

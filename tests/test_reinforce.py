@@ -133,6 +133,21 @@ def test_masks_are_respected_when_playing_and_learning(tmp_path):
     assert len(checkpoint_of(tmp_path, "pool")["pool"]) == run_config.pool_size
 
 
+def test_pool_snapshots_are_checkpoint_files_that_play(tmp_path):
+    game = envs.make("tic_tac_toe")
+    options = {"env": "tic_tac_toe", "steps": 600, "opponent": "pool", "snapshot_every": 2, "pool_size": 3}
+    reinforce.train(config(tmp_path, "pool", **options), game)
+    names = checkpoint_of(tmp_path, "pool")["pool"]
+    folder = tmp_path / "pool" / "snapshots"
+    assert len(names) == 3 and sorted(names) == sorted(path.stem for path in folder.glob("*.pt"))
+    for name in names:
+        snapshot = load_checkpoint(folder / f"{name}.pt")
+        assert snapshot["algorithm"] == "reinforce" and name == f"step_{snapshot['step']}"
+        player = load_checkpoint_player(str(folder / f"{name}.pt"), game)
+        assert same_weights(player.network.state_dict(), snapshot["model"])
+        assert player.act(game.new_initial_state()) in range(9)
+
+
 def test_resume_continues_from_the_saved_step(tmp_path):
     env = envs.make("CartPole-v1")
     options = {"stop_when_solved": False, "checkpoint_every": 1_000}
