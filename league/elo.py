@@ -3,12 +3,25 @@
 A result is `(i, j, score)`: player i scored `score` (1 win, 0.5 draw, 0 loss) against player j.
 Ratings maximise the likelihood of the scores under the Elo model,
 `P(i beats j) = 1 / (1 + 10 ** ((R_j - R_i) / 400))` (a draw counts as half a win, as in Elo), with a weak
-prior: `prior_draws` virtual draws between every two players (BayesElo's device). It keeps a perfect
-score finite (40 wins in 40 games rate about 770 above the loser, not infinity) and ties players who
-never met. The log-likelihood is then strictly concave and Newton's method finds its maximum in a few
-steps. Ratings are shifted so that `random` is 0 when it plays (else the mean is 0). The 95% interval
-of each rating comes from a bootstrap over games: the games of each pair are resampled with replacement
-and the ratings fitted again.
+prior on each player: `prior_draws` (0.05) virtual draws against one virtual opponent, whose rating is
+fitted with the others' and then dropped. Without a prior a perfect score rates infinitely far above the
+loser, and players who never met, directly or through others, are not tied at all; with it every player
+is tied to the virtual opponent, so 40 wins in 40 games rate about 1,290 above the loser (the games alone
+rule out only gaps below about 400), and the log-likelihood is strictly concave: Newton's method finds
+its maximum in a few steps.
+
+The prior is per player, not per pair. Virtual draws between every two players (what this module did
+before 2026-12-01), or between every two who played, pull each pair together with up to half a game per
+draw however far apart they are, and along a chain of players who each meet only a few others (how
+AlphaZero's snapshots are rated: games against `mcts:N` and the two snapshots before) those pulls add
+up: 50 snapshots 1,470 Elo apart were rated 409 apart (786 with one draw on each pair that played).
+One virtual opponent pulls each player by at most half a game per virtual draw, so a few hundredths of
+a draw per player leave that chain's span within 5% (1,400; tests/test_elo.py) and still keep perfect
+scores finite.
+
+Ratings are shifted so that `random` is 0 when it plays (else the mean is 0). The 95% interval of each
+rating comes from a bootstrap over games: the games of each pair are resampled with replacement and the
+ratings fitted again.
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ import numpy as np
 
 ELO_SCALE = 400.0 / np.log(10.0)  # rating points per natural-log unit of the odds
 Result = tuple[int, int, float]
+PRIOR_DRAWS = 0.05  # virtual draws per player against the virtual opponent
 
 
 def _totals(n: int, results: Sequence[Result]) -> tuple[np.ndarray, np.ndarray]:
@@ -34,16 +48,23 @@ def _totals(n: int, results: Sequence[Result]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_ratings(
-    n: int, games: np.ndarray, scores: np.ndarray, anchor: int | None = None, prior_draws: float = 1.0
+    n: int, games: np.ndarray, scores: np.ndarray, anchor: int | None = None, prior_draws: float = PRIOR_DRAWS
 ) -> np.ndarray:
-    """Maximum-likelihood Elo ratings from the totals, with `prior_draws` virtual draws per pair."""
+    """Maximum-likelihood Elo ratings from the totals, each player with `prior_draws` virtual draws
+    against a virtual opponent whose rating is fitted with the others."""
+    if prior_draws <= 0:
+        raise ValueError(f"prior_draws must be positive, not {prior_draws}")
     if n == 1:
         return np.zeros(1)
-    off_diagonal = 1.0 - np.eye(n)
-    G = games + prior_draws * off_diagonal
-    S = scores + 0.5 * prior_draws * off_diagonal
-    x = np.zeros(n)  # ratings in natural-log units
-    free = np.array([k for k in range(n) if k != (anchor if anchor is not None else 0)])
+    m = n + 1  # the players and, last, the virtual opponent
+    G = np.zeros((m, m))
+    S = np.zeros((m, m))
+    G[:n, :n], S[:n, :n] = games, scores
+    G[:n, n] = G[n, :n] = prior_draws
+    S[:n, n] = S[n, :n] = 0.5 * prior_draws
+    x = np.zeros(m)  # ratings in natural-log units
+    fixed = anchor if anchor is not None else 0
+    free = np.array([k for k in range(m) if k != fixed])
 
     def log_likelihood(x: np.ndarray) -> float:
         d = x[:, None] - x[None, :]
@@ -56,7 +77,7 @@ def fit_ratings(
         gradient = (S - G * p).sum(axis=1)
         w = G * p * (1.0 - p)
         hessian = w - np.diag(w.sum(axis=1))  # negative definite on the free ratings
-        step = np.zeros(n)
+        step = np.zeros(m)
         step[free] = np.linalg.solve(hessian[np.ix_(free, free)], -gradient[free])
         size = 1.0
         while True:  # Newton with step halving: the likelihood never goes down
@@ -68,12 +89,12 @@ def fit_ratings(
         x, improvement, current = candidate, value - current, value
         if np.max(np.abs(size * step)) < 1e-9 or abs(improvement) < 1e-12:
             break
-    x = x - (x[anchor] if anchor is not None else x.mean())
+    x = x[:n] - (x[anchor] if anchor is not None else x[:n].mean())
     return x * ELO_SCALE
 
 
 def elo_ratings(
-    n: int, results: Sequence[Result], anchor: int | None = None, prior_draws: float = 1.0
+    n: int, results: Sequence[Result], anchor: int | None = None, prior_draws: float = PRIOR_DRAWS
 ) -> np.ndarray:
     """Ratings of players 0..n-1, `anchor` (if given) at 0, else mean 0."""
     games, scores = _totals(n, results)
@@ -84,7 +105,7 @@ def bootstrap_intervals(
     n: int,
     results: Sequence[Result],
     anchor: int | None = None,
-    prior_draws: float = 1.0,
+    prior_draws: float = PRIOR_DRAWS,
     samples: int = 1000,
     seed: int = 0,
     level: float = 0.95,
@@ -122,7 +143,7 @@ def rate_players(
     names: Sequence[str],
     results: Sequence[Result],
     anchor_name: str = "random",
-    prior_draws: float = 1.0,
+    prior_draws: float = PRIOR_DRAWS,
     samples: int = 1000,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:

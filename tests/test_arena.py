@@ -74,8 +74,8 @@ def test_elo_is_finite_with_a_perfect_score_anchored_and_ordered():
     for name in ("weak", "strong"):
         r = ratings[name]
         assert r["low"] <= r["elo"] <= r["high"] and r["high"] - r["low"] > 10
-    # 40 straight wins with one virtual draw: score 40.5 / 41, 400 log10(81) above the loser
-    assert elo_ratings(2, [(0, 1, 1.0)] * 40, anchor=1)[0] == pytest.approx(400 * np.log10(81), abs=0.01)
+    # 40 straight wins: finite through the per-player prior (tests/test_elo.py checks its value)
+    assert 600 < elo_ratings(2, [(0, 1, 1.0)] * 40, anchor=1)[0] < 1600
 
 
 def test_elo_without_random_has_mean_zero_and_matches_the_scores():
