@@ -57,7 +57,8 @@ from envs.encoding import encoder_for
 from envs.errors import UsageError
 from envs.symmetries import Symmetry, symmetries_for
 from envs.turn_based import sample_chance
-from search.mcts import BatchedPUCT, PUCTConfig, PUCTPlayer, sample_action
+from search.puct import BatchedPUCT, PUCTConfig, PUCTPlayer
+from search.tree import sample_action
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Three searches with one fixed torch network as the evaluator (an MLP on our `enc
 5x6x7 = 210 inputs -> 128 -> 128 -> 7 policy logits and a tanh value: 44,552 parameters, float32,
 random weights from seed 0, one torch thread, `torch.inference_mode()`):
 
-1. ours, batched: `search.mcts.BatchedPUCT` over 256 games at once (different positions: 0-11 random
+1. ours, batched: `search.puct.BatchedPUCT` over 256 games at once (different positions: 0-11 random
    moves from the start), one leaf per tree per step, so each simulation step calls the network once
    with up to 256 states;
 2. ours, one game at a time: the best of `BatchedPUCT` on a single game with 1 leaf per call and with
@@ -41,7 +41,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from envs.encoding import Encoder  # noqa: E402
-from search.mcts import BatchedPUCT, PUCTConfig  # noqa: E402
+from search.puct import BatchedPUCT, PUCTConfig  # noqa: E402
 
 C_PUCT = 1.25
 HIDDEN = 128

@@ -176,7 +176,7 @@ def check_mixed_precision(device: str) -> dict:
 
 
 def check_batched_puct(device: str, games: int = 256, simulations: int = 50) -> dict:
-    from search.mcts import BatchedPUCT, PUCTConfig
+    from search.puct import BatchedPUCT, PUCTConfig
 
     game = envs.make("connect_four")
     encoder, actions = encoder_for(game), game.num_distinct_actions()

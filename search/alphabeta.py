@@ -48,7 +48,7 @@ def zero_evaluation(state: pyspiel.State, player: int) -> float:
 
 
 @dataclass
-class SearchStats:
+class AlphaBetaStats:
     """What one `search` call did: nodes over all iterations, the deepest finished iteration, time."""
 
     nodes: int = 0
@@ -86,7 +86,7 @@ class _Searcher:
         self.tt = tt
         self.deadline = deadline
         self.scale = 1.0 / utility_scale(game)
-        self.stats = SearchStats()
+        self.stats = AlphaBetaStats()
         self.cut_by_depth = False  # set when a line ended at the depth limit rather than at the game's end
 
     def _tick(self) -> None:
@@ -209,7 +209,7 @@ def search(
     key: KeyFn | None = None,
     discount: float = DISCOUNT,
     tt: dict | None = None,
-) -> tuple[float, list[int], SearchStats]:
+) -> tuple[float, list[int], AlphaBetaStats]:
     """Alpha-beta from `state` to `depth` plies: (value for the player to move, all best moves, stats).
 
     Iterative deepening orders each iteration's root moves by the previous one's values and stops early
@@ -275,7 +275,7 @@ class AlphaBetaPlayer:
         self.key = key
         self.discount = discount
         self.rng = np.random.default_rng(seed)
-        self.last_stats: SearchStats | None = None
+        self.last_stats: AlphaBetaStats | None = None
         self.last_value: float | None = None
 
     def reset(self, game: pyspiel.Game, player_id: int, seed: int) -> None:

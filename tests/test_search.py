@@ -11,15 +11,9 @@ import pytest
 
 from search.alphabeta import AlphaBetaPlayer, position_key, search, solve_exhaustively
 from search.evaluators import RandomRolloutEvaluator, UniformEvaluator
-from search.mcts import (
-    VECTORISED_MIN_TREES,
-    BatchedPUCT,
-    MCTSPlayer,
-    PUCTConfig,
-    PUCTPlayer,
-    policy_from_counts,
-    sample_action,
-)
+from search.mcts import MCTSPlayer
+from search.puct import VECTORISED_MIN_TREES, BatchedPUCT, PUCTConfig, PUCTPlayer
+from search.tree import policy_from_counts, sample_action
 
 # ---------------------------------------------------------------------------------------------------------
 # A tiny Python game with chance in which player 1 moves first: dice nim.
@@ -452,7 +446,8 @@ def test_batched_puct_frees_the_trees_it_no_longer_needs():
     every node it ever held)."""
     import gc
 
-    from search.mcts import BatchedPUCT, Node, PUCTConfig
+    from search.puct import BatchedPUCT, PUCTConfig
+    from search.tree import Node
 
     game = pyspiel.load_game("connect_four")
 
@@ -483,7 +478,7 @@ def test_a_reused_subtree_keeps_its_statistics(games):
     """Searching from a position two moves on reuses the subtree there with every edge's statistics as
     they were (compaction once copied a never-read node's edges from the wrong slice of the old pool),
     on the per-tree and the vectorised path."""
-    from search.mcts import BatchedPUCT, PUCTConfig
+    from search.puct import BatchedPUCT, PUCTConfig
 
     game = pyspiel.load_game("tic_tac_toe")
 
