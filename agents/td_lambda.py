@@ -14,8 +14,10 @@ eligibility traces, one per output. The network is plain numpy: for a net this s
 over all candidate positions of a move and a hand-written backward pass for the chosen one are much
 faster than torch; checkpoints hold its weights as tensors.
 
-The self-play loop runs on the engine's boards directly (`envs.backgammon.engine`), not through the
-OpenSpiel wrapper; the player (`load_player`) plays the wrapped game (`envs.make("backgammon")`).
+Training plays its self-play games on the compiled loop of `agents.td_gammon_kernel` (`CompiledSelfPlay`),
+on the engine's flat boards; `reference_self_play_game` below is the same game written plainly in numpy,
+which a test holds the compiled loop to. The player (`TDGammonPlayer`) plays the wrapped game
+(`envs.make("backgammon")`), in the arena for the evaluations against pubeval as in `run.py eval`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
 
-from agents.evaluation import evaluate_player, log_evaluation
-from agents.pubeval_player import pubeval_index, require_backgammon
+from agents.evaluation import evaluate_player
+from agents.pubeval_player import require_backgammon
 from agents.training import TrainConfig, TrainingRun, seed_everything
 from envs.backgammon.engine import (
-    BAR,
     NUM_CHECKERS,
     NUM_FEATURES,
     OFF,
@@ -43,10 +41,8 @@ from envs.backgammon.engine import (
     initial_board,
     legal_positions,
     opening_roll,
-    roll_dice,
     tesauro_features,
 )
-from envs.backgammon.kernels import WIDTH, Workspace, legal_into
 from envs.errors import UsageError
 
 
@@ -77,7 +73,7 @@ class Config(TrainConfig):
     eval_every: int = 2_000
     """games between evaluations against pubeval (0: none)"""
     eval_games: int = 200
-    """games per periodic evaluation against pubeval (fast engine loop, starts alternating)"""
+    """games per periodic evaluation against pubeval (through the arena, seats alternating)"""
     final_eval_games: int = 500
     """games of the final evaluation against pubeval, through the arena, as `run.py eval` plays them"""
 
@@ -121,6 +117,15 @@ class ValueNet:
         self.shapes = {name: tuple(w.shape) for name, w in params.items()}
         self.theta = np.concatenate([np.asarray(w, np.float32).ravel() for w in params.values()])
         self.params = self.views(self.theta)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The weights as torch tensors (a checkpoint's "model")."""
+        import torch
+
+        return {name: torch.from_numpy(w.copy()) for name, w in self.params.items()}
+
+    def load_state_dict(self, model: dict[str, Any]) -> None:
+        self.load({name: t.numpy() for name, t in model.items()})
 
     @property
     def outputs(self) -> int:
@@ -264,318 +269,29 @@ def net_chooser(net: ValueNet, ply: int = 1, prune: int = 8) -> Callable[[np.nda
     return lambda board, positions: int(np.argmax(value_positions(net, positions)[3]))
 
 
-# ---------------------------------------------------------------- self-play and fast matches
+# ---------------------------------------------------------------- self-play, plainly
 
 
-# The self-play loop is compiled (numba): move generation, the batched 1-ply choice and the TD rule above, on
-# flat boards (`envs.backgammon.kernels`), with no Python per move. It does what `TDLambda.observe` and
-# `end_game` do after `value_positions` and `np.argmax`; a test plays whole games both ways and compares.
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _tesauro_inputs(board, index, value) -> int:
-    """The non-zero entries of `tesauro_features(board, 1)` for a flat board (mover in row 0, the opponent
-    to move): their indices and values written into `index` and `value`; returns how many."""
-    k = 0
-    for p in range(2):
-        for column in range(24):
-            n = board[p * WIDTH + column]
-            if n > 0:
-                unit = p * 98 + 4 * column
-                for level in range(min(n, 3)):
-                    index[k], value[k] = unit + level, 1.0
-                    k += 1
-                if n > 3:
-                    index[k], value[k] = unit + 3, (n - 3) / 2.0
-                    k += 1
-        if board[p * WIDTH + BAR] > 0:
-            index[k], value[k] = p * 98 + 96, board[p * WIDTH + BAR] / 2.0
-            k += 1
-        if board[p * WIDTH + OFF] > 0:
-            index[k], value[k] = p * 98 + 97, board[p * WIDTH + OFF] / 15.0
-            k += 1
-    index[k], value[k] = 197, 1.0
-    return k + 1
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _add_row(h, theta, hidden, unit, x) -> None:
-    """h += x * W1[unit]."""
-    w = theta[unit * hidden:(unit + 1) * hidden]
-    for j in range(hidden):
-        h[j] += x * w[j]
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _pre_activation(theta, hidden, index, value, count, h) -> None:
-    """The hidden layer's input sums b1 + x W1 for one sparse input, into h."""
-    b1 = NUM_FEATURES * hidden
-    h[:] = theta[b1:b1 + hidden]
-    for t in range(count):
-        _add_row(h, theta, hidden, index[t], value[t])
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _change_cell(h, theta, hidden, cell, old, new) -> None:
-    """Update the input sums h of a board whose flat cell `cell` goes from `old` to `new` checkers: only the
-    inputs of that cell change (a move touches a few cells, so a candidate costs a few rows of W1)."""
-    p = cell // WIDTH
-    column = cell - p * WIDTH
-    if column < 24:
-        unit = p * 98 + 4 * column
-        sign = np.float32(1.0) if new > old else np.float32(-1.0)
-        for level in range(min(old, new), min(max(old, new), 3)):
-            _add_row(h, theta, hidden, unit + level, sign)
-        beyond = (max(new - 3, 0) - max(old - 3, 0)) / 2.0
-        if beyond != 0.0:
-            _add_row(h, theta, hidden, unit + 3, beyond)
-    elif column == BAR:
-        _add_row(h, theta, hidden, p * 98 + 96, (new - old) / 2.0)
-    else:
-        _add_row(h, theta, hidden, p * 98 + 97, (new - old) / 15.0)
-
-
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """The float32 whose bit pattern is the int32 `bits`."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return types.float32(types.int32), codegen
-
-
-_LN2_HIGH, _LN2_LOW = np.float32(0.693359375), np.float32(-2.12194440e-4)  # ln 2 split: HIGH * n is exact
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _sigmoid_in_place(z) -> None:
-    """z <- 1 / (1 + exp(-z)) in float32, to about an ulp, in a loop the compiler vectorises: exp(-z) =
-    2^n e^r with n = round(-z / ln 2) (as bits) and |r| <= ln 2 / 2 (a degree-7 Taylor polynomial)."""
-    one = np.float32(1.0)
-    for j in range(z.shape[0]):
-        x = min(max(-z[j], np.float32(-87.0)), np.float32(87.0))
-        n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
-        r = x - n * _LN2_HIGH - n * _LN2_LOW
-        p = one + r * (one + r * (np.float32(1 / 2) + r * (np.float32(1 / 6) + r * (np.float32(1 / 24) + r * (
-            np.float32(1 / 120) + r * (np.float32(1 / 720) + r * np.float32(1 / 5040)))))))
-        z[j] = one / (one + p * _float32_from_bits((np.int32(n) + np.int32(127)) << np.int32(23)))
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _activate(theta, hidden, outputs, h, v) -> None:
-    """From the input sums in h: the hidden activations (in place) and the outputs into v."""
-    w2 = NUM_FEATURES * hidden + hidden
-    b2 = w2 + hidden * outputs
-    _sigmoid_in_place(h)
-    for k in range(outputs):
-        z = theta[b2 + k]
-        for j in range(hidden):
-            z += h[j] * theta[w2 + j * outputs + k]
-        v[k] = z
-    _sigmoid_in_place(v)
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _points_won(board) -> int:
-    """`game_result` of a flat board where the mover (row 0) has just borne off its last checker."""
-    if board[WIDTH + OFF] > 0:
-        return 1
-    if board[WIDTH + BAR] > 0:
-        return 3
-    for column in range(18, 24):
-        if board[WIDTH + column] > 0:
-            return 3
-    return 2
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _td_update(theta, traces, scale, alpha, delta) -> float:
-    """w <- w + alpha sum_k delta_k e_k (TDLambda._update), the traces being `scale[0]` times the rows of
-    `traces` [K, P]; returns the squared TD error."""
-    squared = 0.0
-    for k in range(delta.shape[0]):
-        squared += delta[k] * delta[k]
-        step = np.float32(alpha * delta[k] * scale[0])
-        e = traces[k]
-        for p in range(theta.shape[0]):
-            theta[p] += step * e[p]
-    return squared
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
-def _decay(traces, scale, td_lambda) -> None:
-    """e <- lambda e, as a change of the common scale (no pass over the traces until it gets small)."""
-    scale[0] *= td_lambda
-    if scale[0] < 1e-4:
-        factor = np.float32(scale[0])
-        for k in range(traces.shape[0]):
-            e = traces[k]
-            for p in range(e.shape[0]):
-                e[p] *= factor
-        scale[0] = 1.0
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _self_play_kernel(theta, traces, scale, hidden, outputs, alpha, td_lambda, learn, frames_a, frames_c,
-                      targets, board, state, previous, squared_error, dice, positions, keys, slots, stamps,
-                      scratch, stack, generation) -> int:
-    """Continue a self-play game from `board` (flat, the side `state[0]` to move) with the rolls in `dice`,
-    learning after every move when `learn` (`frames_a`, `frames_c`: `frame` per player; `targets[winner,
-    points]`: `outcome_target`; the traces are `scale[0]` times `traces`). `state` = [side to move, moves
-    played, previous is set] and `previous` (the last Y) carry the game between calls; squared TD errors
-    add up in `squared_error[0]`. Returns the points won by player 0 (negative when it lost), or 0 when
-    the rolls ran out first."""
-    index = np.empty(64, np.int64)
-    value = np.empty(64, np.float32)
-    h = np.empty(hidden, np.float32)
-    base = np.empty(hidden, np.float32)
-    v = np.empty(outputs, np.float32)
-    best_h = np.empty(hidden, np.float32)  # the activations of the best candidate so far
-    best_v = np.empty(outputs, np.float32)
-    y = np.empty(outputs, np.float64)
-    delta = np.empty(outputs, np.float64)
-    dh = np.empty((hidden, outputs), np.float32)
-    g = np.empty(hidden, np.float32)
-    chosen = np.empty(2 * WIDTH, np.int8)
-    board_words, position_words = board.view(np.int32), positions.view(np.int32)  # 13 words a board
-    for roll in range(dice.shape[0]):
-        side = state[0]
-        n = legal_into(board, dice[roll, 0], dice[roll, 1], positions, keys, slots, stamps, scratch, stack,
-                       generation)
-        count = _tesauro_inputs(board, index, value)  # the sums of the board before the move, then of
-        _pre_activation(theta, hidden, index, value, count, base)  # each candidate from the cells it changes
-        best, best_equity = 0, -np.inf
-        for i in range(n):
-            candidate = positions[i]
-            if candidate[OFF] == NUM_CHECKERS:
-                equity = float(_points_won(candidate))
-            else:
-                h[:] = base
-                words = position_words[i]
-                for w in range(board_words.shape[0]):
-                    if words[w] != board_words[w]:
-                        for cell in range(4 * w, 4 * w + 4):
-                            if candidate[cell] != board[cell]:
-                                _change_cell(h, theta, hidden, cell, board[cell], candidate[cell])
-                _activate(theta, hidden, outputs, h, v)
-                equity = 2.0 * v[0] - 1.0 if outputs == 1 else v[0] + v[1] - v[2] - v[3]
-                if equity > best_equity:
-                    best_h[:] = h
-                    best_v[:] = v
-            if equity > best_equity:
-                best, best_equity = i, equity
-        chosen[:] = positions[best]
-        state[1] += 1
-        if chosen[OFF] == NUM_CHECKERS:
-            points = _points_won(chosen)
-            if learn and state[2]:
-                for k in range(outputs):
-                    delta[k] = targets[side, points, k] - previous[k]
-                squared_error[0] += _td_update(theta, traces, scale, alpha, delta)
-            state[2] = 0
-            return points if side == 0 else -points
-        if learn:
-            count = _tesauro_inputs(chosen, index, value)
-            h[:] = best_h
-            v[:] = best_v
-            a, c = frames_a[side], frames_c[side]
-            for m in range(outputs):  # y = A v + c: the value from player 0's side
-                y[m] = c[m]
-                for k in range(outputs):
-                    y[m] += a[m, k] * v[k]
-            for k in range(outputs):  # d v_k / d (hidden pre-activation j)
-                for j in range(hidden):
-                    dh[j, k] = h[j] * (1.0 - h[j]) * theta[NUM_FEATURES * hidden + hidden + j * outputs + k] \
-                        * v[k] * (1.0 - v[k])
-            if state[2]:  # (before the game's first step the traces are zero: nothing to update or decay)
-                for m in range(outputs):
-                    delta[m] = y[m] - previous[m]
-                squared_error[0] += _td_update(theta, traces, scale, alpha, delta)
-                _decay(traces, scale, td_lambda)
-            b1, w2 = NUM_FEATURES * hidden, NUM_FEATURES * hidden + hidden
-            b2 = w2 + hidden * outputs
-            for m in range(outputs):  # traces += A (d v / d theta), the gradient of y
-                e = traces[m]
-                for k in range(outputs):
-                    weight = a[m, k] / scale[0]
-                    if weight == 0.0:
-                        continue
-                    for j in range(hidden):
-                        g[j] = weight * dh[j, k]
-                    for t in range(count):
-                        row, x = index[t] * hidden, value[t]
-                        for j in range(hidden):
-                            e[row + j] += x * g[j]
-                    for j in range(hidden):
-                        e[b1 + j] += g[j]
-                        e[w2 + j * outputs + k] += weight * h[j] * v[k] * (1.0 - v[k])
-                    e[b2 + k] += weight * v[k] * (1.0 - v[k])
-            previous[:] = y
-            state[2] = 1
-        board[:WIDTH] = chosen[WIDTH:]
-        board[WIDTH:] = chosen[:WIDTH]
-        state[0] = 1 - side
-    return 0
-
-
-class SelfPlay:
-    """Greedy 1-ply self-play games on the compiled kernel, learning after every move when `learner` is
-    given: the rule of `TDLambda` with its alpha and lambda, on the net's weights in place (the traces,
-    one row per output, live here)."""
-
-    ROLLS_PER_CALL = 128
-
-    def __init__(self, net: ValueNet, learner: TDLambda | None):
-        self.net, self.learner = net, learner
-        frames = [frame(p, net.outputs) for p in (0, 1)]
-        self.frames_a = np.stack([a for a, _ in frames])
-        self.frames_c = np.stack([c for _, c in frames])
-        self.targets = np.stack([[outcome_target(max(points, 1), winner, net.outputs) for points in range(4)]
-                                 for winner in (0, 1)])
-        self.workspace = Workspace()
-        self.traces = np.zeros((net.outputs, net.theta.size), np.float32)
-        self.trace_scale = np.ones(1, np.float64)
-        """sum_k lambda^(t-k) dY_k/dtheta is trace_scale times traces, one row per output (TDLambda.traces
-        transposed; a decay scales trace_scale)"""
-
-    def play(self, rng: np.random.Generator) -> tuple[int, int]:
-        """One game: (points won by player 0, negative when it lost; moves played)."""
-        net, learner = self.net, self.learner
-        side, first = opening_roll(rng)
-        board = initial_board().reshape(-1).copy()
-        state = np.array([side, 0, 0], np.int64)
-        squared_error = np.zeros(1, np.float64)
-        previous = np.zeros(net.outputs, np.float64)
-        self.traces[:] = 0.0
-        self.trace_scale[:] = 1.0
-        alpha = learner.alpha if learner is not None else 0.0
-        td_lambda = learner.td_lambda if learner is not None else 0.0
-        while True:
-            dice = rng.integers(1, 7, size=(self.ROLLS_PER_CALL, 2))
-            if state[1] == 0:
-                dice[0] = first
-            points = _self_play_kernel(net.theta, self.traces, self.trace_scale, net.shapes["b1"][0],
-                                       net.outputs, alpha, td_lambda, learner is not None, self.frames_a,
-                                       self.frames_c, self.targets, board, state, previous, squared_error,
-                                       dice, *self.workspace.arrays())
-            if points:
-                if learner is not None:
-                    learner.squared_error = float(squared_error[0])
-                return int(points), int(state[1])
+ROLLS_PER_CALL = 128
+"""Self-play draws its dice from the run's generator in blocks of this many rolls."""
 
 
 def reference_self_play_game(net: ValueNet, learner: TDLambda | None,
                              rng: np.random.Generator) -> tuple[int, int]:
-    """One `SelfPlay.play` game written plainly in numpy (engine positions, `value_positions`, `TDLambda`):
-    the readable form that the compiled loop is tested against. It draws the same dice from `rng`."""
+    """One greedy 1-ply self-play game, learning after every move when `learner` is given: (points won by
+    player 0, negative when it lost; moves played). Written plainly in numpy (engine positions,
+    `value_positions`, `TDLambda`), this is the readable form of the game that training plays on the
+    compiled loop (`agents.td_gammon_kernel.CompiledSelfPlay`, tested against it); both draw the same dice
+    from `rng`."""
     side, first = opening_roll(rng)
-    rolls = rng.integers(1, 7, size=(SelfPlay.ROLLS_PER_CALL, 2))
+    rolls = rng.integers(1, 7, size=(ROLLS_PER_CALL, 2))
     rolls[0] = first
     board, roll, moves = initial_board(), 0, 0
     if learner is not None:
         learner.begin_game()
     while True:
         if roll == len(rolls):
-            rolls, roll = rng.integers(1, 7, size=(SelfPlay.ROLLS_PER_CALL, 2)), 0
+            rolls, roll = rng.integers(1, 7, size=(ROLLS_PER_CALL, 2)), 0
         positions = legal_positions(board, rolls[roll])
         roll += 1
         x, h, v, equity = value_positions(net, positions)
@@ -592,87 +308,38 @@ def reference_self_play_game(net: ValueNet, learner: TDLambda | None,
         side = 1 - side
 
 
-def play_engine_game(choosers: list[Callable[[np.ndarray, np.ndarray], int]],
-                     rng: np.random.Generator) -> int:
-    """One game between two choose(board, positions) functions on the bare engine; points for seat 0."""
-    board = initial_board()
-    side, dice = opening_roll(rng)
-    while True:
-        positions = legal_positions(board, dice)
-        after = positions[choosers[side](board, positions)]
-        points = game_result(after)
-        if points:
-            return points if side == 0 else -points
-        board = flip(after)
-        side = 1 - side
-        dice = roll_dice(rng)
-
-
-def engine_match(chooser: Callable, opponent: Callable, games: int, seed: int) -> dict[str, float]:
-    """`games` games on the bare engine, `chooser` in seat 0 of even games and seat 1 of odd ones:
-    {games, win_rate, points_per_game} for `chooser`."""
-    rng = np.random.default_rng(seed)
-    wins, points = 0, 0
-    for index in range(games):
-        if index % 2 == 0:
-            result = play_engine_game([chooser, opponent], rng)
-        else:
-            result = -play_engine_game([opponent, chooser], rng)
-        wins += result > 0
-        points += result
-    return {"games": games, "win_rate": wins / games, "points_per_game": points / games}
-
-
-def pubeval_chooser(board: np.ndarray, positions: np.ndarray) -> int:
-    return pubeval_index(board, positions)
-
-
-def random_chooser(rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray], int]:
-    return lambda board, positions: int(rng.integers(len(positions)))
-
-
 # ---------------------------------------------------------------- training
 
 
-def checkpoint_model(net: ValueNet) -> dict[str, Any]:
-    import torch
-
-    return {name: torch.from_numpy(w.copy()) for name, w in net.params.items()}
-
-
 def net_from_model(model: dict[str, Any]) -> ValueNet:
+    """The net of a checkpoint's "model" (its shape read from the tensors)."""
     net = ValueNet(hidden=1, outputs=1)
-    net.load({name: t.numpy() for name, t in model.items()})
+    net.load_state_dict(model)
     return net
 
 
 def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """TD(lambda) self-play on backgammon; returns the run's summary with the final score against pubeval."""
+    from agents.td_gammon_kernel import CompiledSelfPlay
+
     require_backgammon(env, "td-lambda")
     if config.outputs not in (1, 4) or config.ply not in (1, 2):
         raise UsageError("--outputs must be 1 or 4 and --ply 1 or 2")
     rng = seed_everything(config.seed, config.threads)
     run = TrainingRun("td-lambda", config, env, checkpoint)
     net = ValueNet(config.hidden, config.outputs, config.init_scale, rng)
-    if checkpoint is not None:
-        from agents.checkpoint import restore_rng
-
-        net = net_from_model(checkpoint["model"])
-        restore_rng(rng, checkpoint["rng"])
-    learner = TDLambda(net, config.alpha, config.td_lambda)
+    run.restore(rng, model=net)
     run.log("charts/learning_rate", config.alpha)
-
-    def save() -> None:
-        run.save({"model": checkpoint_model(net)}, rng)
+    self_play = CompiledSelfPlay(net, config.alpha, config.td_lambda)
+    player = TDGammonPlayer(net, env, ply=1)  # plays the weights as they learn
 
     last_eval: dict[str, float] = {}
     games_at_start, clock, errors = run.episodes, time.time(), []
-    self_play = SelfPlay(net, learner)
     while not run.should_stop():
         points, moves = self_play.play(rng)
         run.advance(moves)
         run.record_episode(points, moves)
-        errors.append(learner.squared_error / moves)
+        errors.append(self_play.squared_error / moves)
         if run.episodes % 100 == 0:
             error = float(np.mean(errors))
             run.check_finite("td_error", error)
@@ -680,8 +347,8 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             run.log("selfplay/games", run.episodes)
             run.log("charts/games_per_second", (run.episodes - games_at_start) / (time.time() - clock))
             errors.clear()
-        if config.eval_every and run.episodes % config.eval_every == 0:
-            last_eval = engine_match(net_chooser(net), pubeval_chooser, config.eval_games, seed=run.episodes)
+        if config.eval_every and run.episodes % config.eval_every == 0:  # its own dice: seeds from the count
+            last_eval = evaluate_player(player, env, config.eval_games, opponent="pubeval", seed=run.episodes)
             run.log("eval/vs_pubeval/win_rate", last_eval["win_rate"])
             run.log("eval/vs_pubeval/points_per_game", last_eval["points_per_game"])
         games_per_second = (run.episodes - games_at_start) / max(time.time() - clock, 1e-9)
@@ -689,18 +356,14 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             vs = f" vs_pubeval={last_eval['win_rate']:.2f}" if last_eval else ""
             run.bar.set_postfix_str(f"games={run.episodes} {games_per_second:.0f}/s{vs}", refresh=False)
         if run.due_for_checkpoint():
-            save()
-    save()
+            run.save({"model": net}, rng)
+    run.save({"model": net}, rng)
     figures: dict[str, Any] = {"games_per_second": round((run.episodes - games_at_start)
                                                          / max(time.time() - clock, 1e-9), 1)}
     if config.final_eval_games:
-        player = TDGammonPlayer(net, env, ply=1)
-        result = evaluate_player(player, env, config.final_eval_games, opponent="pubeval")  # as `run.py eval`
-        log_evaluation(run, result, opponent="pubeval")
+        result = run.final_evaluation(player, config.final_eval_games, opponent="pubeval")  # as `run.py eval`
         run.log("eval/vs_pubeval/points_per_game", result["points_per_game"])
-        figures.update(eval_opponent="pubeval", eval_games=result["games"],
-                       eval_win_rate=round(result["win_rate"], 3),
-                       eval_points_per_game=round(result["points_per_game"], 3))
+        figures.update(eval_opponent="pubeval", eval_points_per_game=round(result["points_per_game"], 3))
     run.close()
     return run.summary(**figures)
 

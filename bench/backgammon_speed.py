@@ -4,8 +4,8 @@ All loops run the same work with the same 198-40-1 net and the same TD(lambda) u
 (`agents.td_lambda`): at each decision, every candidate result is valued in one batched forward pass, the
 mover takes the best (1-ply), the traces and weights are updated for the chosen position.
 
-- ours: `agents.td_lambda.SelfPlay`, the training loop: the distinct resulting positions of the roll
-  (`envs.backgammon.kernels`), the net over each and the TD update, compiled with numba.
+- ours: `agents.td_gammon_kernel.CompiledSelfPlay`, the training loop: the distinct resulting positions of
+  the roll (`envs.backgammon.kernels`), the net over each and the TD update, compiled with numba.
 - ours with the numpy net (`agents.td_lambda.reference_self_play_game`): the engine's positions
   (`legal_positions`), Tesauro's 198 inputs for all of them at once, the numpy net and `TDLambda`, as the
   OpenSpiel loop uses them: the row that separates the engine's share of the gain from the compiled net's.
@@ -49,7 +49,8 @@ import pyspiel  # noqa: E402
 from open_spiel.python.observation import make_observation  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from agents.td_lambda import SelfPlay, TDLambda, ValueNet, reference_self_play_game  # noqa: E402
+from agents.td_gammon_kernel import CompiledSelfPlay  # noqa: E402
+from agents.td_lambda import TDLambda, ValueNet, reference_self_play_game  # noqa: E402
 from envs.backgammon.engine import BAR, OFF, tesauro_features  # noqa: E402
 
 HIDDEN, ALPHA, LAMBDA = 40, 0.1, 0.7
@@ -161,7 +162,7 @@ def measure(start: ValueNet, games: int, seed: int) -> dict[str, dict[str, float
 
     ours, numpy_loop, fast, plain = learner(), learner(), learner(), learner()
     ours_rng, numpy_rng, fast_rng, plain_rng = (np.random.default_rng(seed) for _ in range(4))
-    self_play = SelfPlay(ours.net, ours)
+    self_play = CompiledSelfPlay(ours.net, ALPHA, LAMBDA)
     loops = {
         OURS: lambda: self_play.play(ours_rng),
         OURS_NUMPY: lambda: reference_self_play_game(numpy_loop.net, numpy_loop, numpy_rng),
@@ -214,7 +215,7 @@ def main() -> None:
     check_decoding(pyspiel.load_game("backgammon(scoring_type=full_scoring)"),
                    make_observation(pyspiel.load_game("backgammon(scoring_type=full_scoring)")))
     untrained = ValueNet(HIDDEN, 1, 0.1, np.random.default_rng(args.seed))
-    SelfPlay(ValueNet(HIDDEN, 1), None).play(np.random.default_rng(0))  # numba compiles before any timing
+    CompiledSelfPlay(ValueNet(HIDDEN, 1)).play(np.random.default_rng(0))  # numba compiles before any timing
     stages = {}
     if args.untrained_games:
         title = "untrained net (the first games of a run)"
@@ -229,7 +230,7 @@ def main() -> None:
     else:
         warm = ValueNet(HIDDEN, 1)
         warm.load(untrained.params)
-        warm_play = SelfPlay(warm, TDLambda(warm, ALPHA, LAMBDA))
+        warm_play = CompiledSelfPlay(warm, ALPHA, LAMBDA)
         warm_rng = np.random.default_rng(args.seed + 1)
         for _ in range(args.warmup_games):
             warm_play.play(warm_rng)

@@ -232,10 +232,12 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
 def test_compiled_self_play_matches_the_numpy_loop(outputs):
     """The compiled training loop plays the same games as the plain numpy one (engine positions,
     value_positions, TDLambda) from the same dice, and leaves the same weights and TD errors."""
+    from agents.td_gammon_kernel import CompiledSelfPlay
+
     compiled_net = T.ValueNet(40, outputs, 0.1, np.random.default_rng(3))
     numpy_net = T.ValueNet(40, outputs, 0.1, np.random.default_rng(3))
-    compiled, reference = T.TDLambda(compiled_net, 0.1, 0.7), T.TDLambda(numpy_net, 0.1, 0.7)
-    self_play = T.SelfPlay(compiled_net, compiled)
+    reference = T.TDLambda(numpy_net, 0.1, 0.7)
+    self_play = CompiledSelfPlay(compiled_net, alpha=0.1, td_lambda=0.7)
     moved = False
     for seed in range(4):
         start = compiled_net.theta.copy()
@@ -243,24 +245,27 @@ def test_compiled_self_play_matches_the_numpy_loop(outputs):
             numpy_net, reference, np.random.default_rng(seed))
         moved = moved or not np.allclose(compiled_net.theta, start)
         np.testing.assert_allclose(compiled_net.theta, numpy_net.theta, atol=2e-6)
-        assert compiled.squared_error == pytest.approx(reference.squared_error, rel=1e-4)
+        assert self_play.squared_error == pytest.approx(reference.squared_error, rel=1e-4)
     assert moved
-    # Without a learner the compiled loop only plays: the weights stay as they are.
+    # Without alpha the compiled loop only plays: the weights stay as they are.
     before = compiled_net.theta.copy()
-    T.SelfPlay(compiled_net, None).play(np.random.default_rng(9))
+    CompiledSelfPlay(compiled_net).play(np.random.default_rng(9))
     assert np.array_equal(compiled_net.theta, before)
 
 
 def test_short_self_play_run_beats_random():
-    """800 self-play games from scratch (alpha 0.3 to be quick): > 80% against random."""
+    """800 self-play games from scratch (alpha 0.3 to be quick): > 80% against random, in the arena."""
+    from agents.evaluation import evaluate_player
+    from agents.td_gammon_kernel import CompiledSelfPlay
+
+    game = envs.make("backgammon")
     rng = np.random.default_rng(0)
     net = T.ValueNet(40, 1, 0.1, rng)
-    learner = T.TDLambda(net, alpha=0.3, td_lambda=0.7)
-    opponent = T.random_chooser(np.random.default_rng(1))
-    before = T.engine_match(T.net_chooser(net), opponent, 100, seed=2)["win_rate"]
-    self_play = T.SelfPlay(net, learner)
+    player = T.TDGammonPlayer(net, game)
+    before = evaluate_player(player, game, 100, opponent="random", seed=2)["win_rate"]
+    self_play = CompiledSelfPlay(net, alpha=0.3, td_lambda=0.7)
     for _ in range(800):
         self_play.play(rng)
-    after = T.engine_match(T.net_chooser(net), opponent, 200, seed=2)
+    after = evaluate_player(player, game, 200, opponent="random", seed=2)
     assert after["win_rate"] > 0.8 > before
     assert after["points_per_game"] > 1.0  # it wins many gammons against random
