@@ -31,15 +31,10 @@ assumes zero-sum returns between the players. Games still in progress when a run
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import queue
 import signal
-import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,16 +42,20 @@ import pyspiel
 import torch
 import torch.nn.functional as F
 
-from agents.buffers import write_npz
+from agents.actors import ActorFailed, Actors
+from agents.buffers import PolicyValueBuffer
 from agents.evaluation import evaluate_player, headline, log_evaluation
-from agents.nets.mlp import mask_logits
 from agents.nets.resnet import PolicyValueNet
+from agents.schedules import cosine_schedule
+from agents.snapshots import SnapshotStore
 from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
 from envs import is_game, utility_scale
 from envs.encoding import encoder_for
 from envs.errors import UsageError
-from envs.symmetries import Symmetry, symmetries_for
+from envs.symmetries import symmetries_for
 from envs.turn_based import sample_chance
+from league.elo_tracker import EloTracker
+from search.network_evaluator import NetworkEvaluator, autocast
 from search.puct import BatchedPUCT, PUCTConfig, PUCTPlayer
 from search.tree import sample_action
 
@@ -172,123 +171,12 @@ def check_game(env: Any) -> pyspiel.Game:
     return env
 
 
-def autocast(device: torch.device, enabled: bool) -> Any:
-    """bfloat16 autocast on a GPU when enabled; a no-op context elsewhere."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled and device.type == "cuda")
-
-
-class NetworkEvaluator:
-    """The evaluator contract for search: priors = softmax of the masked logits, values in game units."""
-
-    def __init__(
-        self,
-        network: PolicyValueNet,
-        game: pyspiel.Game,
-        device: str | torch.device = "cpu",
-        amp: bool = False,
-    ):
-        self.network = network
-        self.game = game
-        self.device = torch.device(device)
-        self.amp = amp
-        self.encoder = encoder_for(game)
-        self.num_actions = game.num_distinct_actions()
-        self.scale = utility_scale(game)
-
-    def encode(self, states: Sequence[pyspiel.State]) -> tuple[np.ndarray, np.ndarray]:
-        """Observations [B, *shape] from each mover's view, and legal masks [B, A]."""
-        obs = np.zeros((len(states), *self.encoder.shape), dtype=np.float32)
-        masks = np.zeros((len(states), self.num_actions), dtype=bool)
-        for b, state in enumerate(states):
-            self.encoder.encode_into(state, state.current_player(), obs[b])
-            masks[b, state.legal_actions()] = True
-        return obs, masks
-
-    def evaluate(self, states: Sequence[pyspiel.State]) -> tuple[np.ndarray, np.ndarray]:
-        obs, masks = self.encode(states)
-        was_training = self.network.training
-        self.network.eval()
-        with torch.inference_mode(), autocast(self.device, self.amp):
-            logits, values = self.network(torch.from_numpy(obs).to(self.device))
-            mask = torch.from_numpy(masks).to(self.device)
-            priors = torch.softmax(mask_logits(logits.float(), mask), dim=-1).masked_fill(~mask, 0.0)
-        if was_training:
-            self.network.train()
-        return priors.cpu().numpy(), values.float().cpu().numpy() * self.scale
-
-
-class PolicyValueBuffer:
-    """A ring of (observation, visit distribution, outcome for the mover) training examples; samples come
-    out through a random symmetry each when `symmetries` has more than the identity."""
-
-    def __init__(
-        self,
-        capacity: int,
-        obs_shape: tuple[int, ...],
-        num_actions: int,
-        symmetries: Sequence[Symmetry] = (),
-    ):
-        self.capacity = capacity
-        self.obs = np.zeros((capacity, *obs_shape), dtype=np.float32)
-        self.policies = np.zeros((capacity, num_actions), dtype=np.float32)
-        self.values = np.zeros(capacity, dtype=np.float32)
-        self.symmetries = list(symmetries)
-        self.size = 0
-        self.position = 0
-
-    def add(self, obs: np.ndarray, policies: np.ndarray, values: np.ndarray) -> None:
-        index = (self.position + np.arange(len(values))) % self.capacity
-        self.obs[index], self.policies[index], self.values[index] = obs, policies, values
-        self.position = int(index[-1] + 1) % self.capacity if len(values) else self.position
-        self.size = min(self.size + len(values), self.capacity)
-
-    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        index = rng.integers(0, self.size, size=batch_size)
-        obs, policies = self.obs[index], self.policies[index]
-        if len(self.symmetries) > 1:
-            which = rng.integers(0, len(self.symmetries), size=batch_size)
-            for k, symmetry in enumerate(self.symmetries[1:], start=1):
-                rows = np.flatnonzero(which == k)
-                if len(rows):
-                    obs[rows], policies[rows] = symmetry.apply(obs[rows], policies[rows])
-        return {"obs": obs, "policies": policies, "values": self.values[index]}
-
-    def save(self, path: str | Path) -> None:
-        n = self.size
-        write_npz(
-            path,
-            obs=self.obs[:n],
-            policies=self.policies[:n],
-            values=self.values[:n],
-            position=np.int64(self.position),
-        )
-
-    def load(self, path: str | Path) -> None:
-        with np.load(path, allow_pickle=False) as data:
-            n = min(len(data["values"]), self.capacity)
-            self.obs[:n], self.policies[:n], self.values[:n] = (
-                data["obs"][:n],
-                data["policies"][:n],
-                data["values"][:n],
-            )
-            self.size = n
-            self.position = int(data["position"]) % self.capacity
-
-
 def alphazero_loss(network: PolicyValueNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
     """(total, policy, value): cross-entropy to the visit distribution + MSE to the outcome."""
     logits, values = network(batch["obs"])
     policy_loss = -(batch["policies"] * F.log_softmax(logits.float(), dim=-1)).sum(-1).mean()
     value_loss = F.mse_loss(values.float(), batch["values"])
     return policy_loss + value_loss, policy_loss, value_loss
-
-
-def cosine_learning_rate(config: Config, step: int) -> float:
-    """From `learning_rate` at step 0 to `final_learning_rate` at `steps` (moves played), half a cosine."""
-    progress = min(1.0, step / max(config.steps, 1))
-    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
-        1.0 + math.cos(math.pi * progress)
-    )
 
 
 GameExamples = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -405,150 +293,7 @@ def actor_main(
                     continue
 
 
-class ActorFailed(Exception):
-    """An actor process stopped; the learner saves its checkpoint and stops the run."""
-
-
-class Actors:
-    """K actor processes fed with the learner's weights through shared memory."""
-
-    def __init__(self, config: Config, network: PolicyValueNet, seed: int):
-        import torch.multiprocessing as mp
-
-        from league.workers import start_method
-
-        context = mp.get_context(start_method())
-        self.shared = {k: v.detach().cpu().clone().share_memory_() for k, v in network.state_dict().items()}
-        self.version = context.Value("l", 0)
-        self.lock = context.Lock()
-        self.examples = context.Queue(maxsize=64 * config.workers)
-        self.stop = context.Event()
-        self.processes = [
-            context.Process(
-                target=actor_main,
-                args=(
-                    config,
-                    seed + 1000 * (k + 1),
-                    self.shared,
-                    self.version,
-                    self.lock,
-                    self.examples,
-                    self.stop,
-                ),
-                daemon=True,
-            )
-            for k in range(config.workers)
-        ]
-        for process in self.processes:
-            process.start()
-        self.inbox: queue.Queue = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def publish(self, network: PolicyValueNet) -> None:
-        with self.lock, torch.no_grad():
-            for name, value in network.state_dict().items():
-                self.shared[name].copy_(value.detach().cpu())
-            self.version.value += 1
-
-    def _read(self) -> None:
-        """A thread of the learner that empties the queue as fast as the actors fill it (a pipe holds
-        only a few games; reading between gradient steps alone would stall the actors)."""
-        while not self.stop.is_set():
-            try:
-                self.inbox.put(self.examples.get(timeout=0.1))
-            except queue.Empty:
-                continue
-            except (EOFError, OSError):
-                return
-
-    def collect(self, timeout: float) -> tuple[list[GameExamples], float]:
-        """Finished games received so far (waiting up to `timeout` for the first), and the actors' latest
-        simulations per second."""
-        games, speed = [], 0.0
-        try:
-            while True:
-                finished, speed = self.inbox.get(timeout=timeout) if not games else self.inbox.get_nowait()
-                games.append(finished)
-        except queue.Empty:
-            pass
-        dead = [p.exitcode for p in self.processes if not p.is_alive()]
-        if not games and dead:
-            signalled = any(code is not None and code < 0 for code in dead)
-            killed = " (killed by a signal: out of memory?)" if signalled else ""
-            raise ActorFailed(f"an actor process stopped with exit code {dead[0]}{killed}")
-        return games, speed
-
-    def close(self) -> None:
-        self.stop.set()
-        self.reader.join(timeout=1.0)
-        deadline = time.time() + 10
-        for process in self.processes:
-            while process.is_alive() and time.time() < deadline:
-                try:
-                    self.examples.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-            process.join(timeout=max(0.0, deadline - time.time()))
-            if process.is_alive():
-                process.terminate()
-
-
-class EloTracker:
-    """Snapshots of the network taken at each evaluation, the games among them and against `mcts:N`, and
-    their Elo ratings (the baseline at 0). Snapshot weights live in the run's `snapshots/` folder."""
-
-    def __init__(self, run_dir: Path, baseline: str, state: dict | None = None):
-        self.folder = run_dir / "snapshots"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        state = state or {}
-        self.names: list[str] = list(state.get("names", [baseline]))
-        self.steps: list[int] = list(state.get("steps", [0]))
-        self.seconds: list[float] = list(state.get("seconds", [0.0]))
-        self.results: list[tuple[int, int, float]] = [tuple(r) for r in state.get("results", [])]
-        self.ratings: list[float] = list(state.get("ratings", [0.0]))
-
-    def state(self) -> dict:
-        return {
-            "names": self.names,
-            "steps": self.steps,
-            "seconds": self.seconds,
-            "results": [list(r) for r in self.results],
-            "ratings": self.ratings,
-        }
-
-    def snapshot_path(self, name: str) -> Path:
-        return self.folder / f"{name}.pt"
-
-    def add(self, name: str, step: int, seconds: float, model: dict) -> int:
-        from agents.checkpoint import save_checkpoint
-
-        save_checkpoint(self.snapshot_path(name), {"model": model})
-        self.names.append(name)
-        self.steps.append(step)
-        self.seconds.append(seconds)
-        return len(self.names) - 1
-
-    def record(self, i: int, j: int, summary: dict) -> None:
-        games = summary["games"]
-        wins, draws = round(summary["win_rate"] * games), round(summary["draw_rate"] * games)
-        self.results += [(i, j, 1.0)] * wins + [(i, j, 0.5)] * draws + [(i, j, 0.0)] * (games - wins - draws)
-
-    def fit(self) -> list[float]:
-        from league.elo import elo_ratings
-
-        self.ratings = [float(r) for r in elo_ratings(len(self.names), self.results, anchor=0)]
-        return self.ratings
-
-    def write(self, path: Path) -> None:
-        rows = [
-            {"name": n, "step": s, "seconds": round(t, 1), "elo": round(r, 1)}
-            for n, s, t, r in zip(self.names, self.steps, self.seconds, self.ratings, strict=True)
-        ]
-        path.write_text(json.dumps({"baseline": self.names[0], "snapshots": rows}, indent=2))
-
-
-def make_player(
+def puct_player(
     network: PolicyValueNet,
     game: pyspiel.Game,
     simulations: int,
@@ -579,48 +324,44 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     buffer = PolicyValueBuffer(
         config.replay_size, encoder_for(game).shape, game.num_distinct_actions(), symmetries
     )
-    train_steps = 0
     opponent = f"mcts:{config.eval_mcts_simulations}"
-    elo_state = None
-    if checkpoint is not None:
-        from agents.checkpoint import restore_rng
+    saved = run.restore(rng, model=network, optimizer=optimizer) or {}
+    run.restore_buffer(buffer)
+    train_steps = int(saved.get("train_steps", 0))
+    seconds_before = float(saved.get("training_seconds", 0.0))
+    elo = EloTracker(opponent, saved.get("elo"))
 
-        network.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        restore_rng(rng, checkpoint["rng"])
-        train_steps = int(checkpoint.get("train_steps", 0))
-        elo_state = checkpoint.get("elo")
-        buffer_file = run.ckpt_dir / "replay_buffer.npz"
-        if buffer_file.exists():
-            buffer.load(buffer_file)
-    elo = EloTracker(run.run_dir, opponent, elo_state)
-    seconds_before = float(checkpoint.get("training_seconds", 0.0)) if checkpoint else 0.0
+    def load_snapshot(snapshot: dict) -> PolicyValueNet:
+        snapshot_network = make_network(game, config)
+        snapshot_network.load_state_dict(snapshot["model"])
+        return snapshot_network
+
+    snapshots = SnapshotStore(run.run_dir / "snapshots", elo.names[1:], load_network=load_snapshot)
 
     def save() -> None:
-        extra = (lambda folder: buffer.save(folder / "replay_buffer.npz")) if config.save_buffer else None
         payload = {
-            "model": network.state_dict(),
-            "optimizer": optimizer.state_dict(),
+            "model": network,
+            "optimizer": optimizer,
             "train_steps": train_steps,
             "elo": elo.state(),
             "training_seconds": seconds_before + run.elapsed(),
         }
-        run.save(payload, rng, extra)
+        run.save(payload, rng, buffer=buffer if config.save_buffer else None)
 
     def evaluate() -> dict:
-        from agents.checkpoint import load_checkpoint
         from league.arena import play_match
 
-        player = make_player(network, game, config.eval_simulations, config.c_puct, device, config.seed)
+        player = puct_player(network, game, config.eval_simulations, config.c_puct, device, config.seed)
         result = evaluate_player(player, env, config.eval_games, opponent=opponent, seed=config.seed)
         log_evaluation(run, result, opponent)
         weights = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
-        latest = elo.add(f"step_{run.step}", run.step, seconds_before + run.elapsed(), weights)
+        name = f"step_{run.step}"
+        snapshots.add(name, {"model": weights})
+        latest = elo.add(name, run.step, seconds_before + run.elapsed())
         elo.record(latest, 0, result)
         for k in range(max(1, latest - config.eval_snapshots), latest):
-            snapshot = make_network(game, config)
-            snapshot.load_state_dict(load_checkpoint(elo.snapshot_path(elo.names[k]))["model"])
-            other = make_player(snapshot, game, config.eval_simulations, config.c_puct, device, config.seed)
+            snapshot = snapshots.network(elo.names[k])
+            other = puct_player(snapshot, game, config.eval_simulations, config.c_puct, device, config.seed)
             match = play_match(game, [player, other], games=max(2, config.eval_games // 2), seed=run.step)
             elo.record(latest, k, match.summary())
         ratings = elo.fit()
@@ -633,7 +374,9 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         nonlocal train_steps
         network.train()
         for group in optimizer.param_groups:
-            group["lr"] = cosine_learning_rate(config, run.step)
+            group["lr"] = cosine_schedule(
+                config.learning_rate, config.final_learning_rate, config.steps, run.step
+            )
         sample = buffer.sample(config.batch_size, rng)
         batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
         with autocast(device, config.amp):
@@ -668,7 +411,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             and train_steps * config.batch_size < config.samples_per_position * run.step
         )
 
-    actors = Actors(config, network, config.seed) if config.workers > 0 else None
+    actors = Actors(actor_main, config, network, config.workers, config.seed) if config.workers else None
     selfplay = (
         None if actors else SelfPlay(game, NetworkEvaluator(network, game, device, config.amp), config, rng)
     )
@@ -739,4 +482,4 @@ def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str)
         raise UsageError("sims= must be at least 1")
     network = make_network(game, config)
     network.load_state_dict(checkpoint["model"])
-    return make_player(network, game, simulations, c_puct, device)
+    return puct_player(network, game, simulations, c_puct, device)

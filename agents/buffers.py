@@ -1,10 +1,14 @@
-"""A uniform replay buffer in numpy arrays, saved beside a checkpoint as `.npz` (no pickle)."""
+"""Replay buffers in numpy arrays, saved beside a checkpoint as `.npz` (no pickle): DQN's transitions, and the
+(observation, search policy, outcome) examples of AlphaZero-style self-play."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from envs.symmetries import Symmetry
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
@@ -74,3 +78,61 @@ class ReplayBuffer:
                 getattr(self, name)[:n] = data[name]
             self.size = n
             self.position = int(data["position"])
+
+
+class PolicyValueBuffer:
+    """A ring of (observation, visit distribution, outcome for the mover) training examples; samples come
+    out through a random symmetry each when `symmetries` has more than the identity."""
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        num_actions: int,
+        symmetries: Sequence[Symmetry] = (),
+    ):
+        self.capacity = capacity
+        self.obs = np.zeros((capacity, *obs_shape), dtype=np.float32)
+        self.policies = np.zeros((capacity, num_actions), dtype=np.float32)
+        self.values = np.zeros(capacity, dtype=np.float32)
+        self.symmetries = list(symmetries)
+        self.size = 0
+        self.position = 0
+
+    def add(self, obs: np.ndarray, policies: np.ndarray, values: np.ndarray) -> None:
+        index = (self.position + np.arange(len(values))) % self.capacity
+        self.obs[index], self.policies[index], self.values[index] = obs, policies, values
+        self.position = int(index[-1] + 1) % self.capacity if len(values) else self.position
+        self.size = min(self.size + len(values), self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        index = rng.integers(0, self.size, size=batch_size)
+        obs, policies = self.obs[index], self.policies[index]
+        if len(self.symmetries) > 1:
+            which = rng.integers(0, len(self.symmetries), size=batch_size)
+            for k, symmetry in enumerate(self.symmetries[1:], start=1):
+                rows = np.flatnonzero(which == k)
+                if len(rows):
+                    obs[rows], policies[rows] = symmetry.apply(obs[rows], policies[rows])
+        return {"obs": obs, "policies": policies, "values": self.values[index]}
+
+    def save(self, path: str | Path) -> None:
+        n = self.size
+        write_npz(
+            path,
+            obs=self.obs[:n],
+            policies=self.policies[:n],
+            values=self.values[:n],
+            position=np.int64(self.position),
+        )
+
+    def load(self, path: str | Path) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            n = min(len(data["values"]), self.capacity)
+            self.obs[:n], self.policies[:n], self.values[:n] = (
+                data["obs"][:n],
+                data["policies"][:n],
+                data["values"][:n],
+            )
+            self.size = n
+            self.position = int(data["position"]) % self.capacity

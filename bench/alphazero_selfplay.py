@@ -64,9 +64,10 @@ import pyspiel
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from agents.alphazero import Config, NetworkEvaluator, SelfPlay, make_network  # noqa: E402
+from agents.alphazero import Config, SelfPlay, make_network  # noqa: E402
 from bench.batched_puct import positions as random_positions  # noqa: E402
 from league.workers import initialize_worker, start_method  # noqa: E402
+from search.network_evaluator import NetworkEvaluator  # noqa: E402
 
 GAME = "connect_four"
 CHANNELS, BLOCKS, HIDDEN = 64, 5, 64

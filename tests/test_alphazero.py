@@ -9,10 +9,14 @@ import torch
 
 import envs
 from agents import alphazero
+from agents.buffers import PolicyValueBuffer
 from agents.checkpoint import load_checkpoint
 from agents.nets.resnet import PolicyValueNet, ResNetTower
 from agents.players import load_checkpoint_player, make_player
+from agents.schedules import cosine_schedule
 from agents.training import resume_config
+from envs.symmetries import symmetries_for
+from search.network_evaluator import NetworkEvaluator
 
 TINY = dict(
     env="tic_tac_toe",
@@ -57,7 +61,7 @@ def test_nets_shapes():
 def test_evaluator_priors_are_masked_and_normalised():
     game = pyspiel.load_game("tic_tac_toe")
     net = alphazero.make_network(game, alphazero.Config(**TINY))
-    evaluator = alphazero.NetworkEvaluator(net, game)
+    evaluator = NetworkEvaluator(net, game)
     state = game.new_initial_state()
     state.apply_action(4)
     priors, values = evaluator.evaluate([game.new_initial_state(), state])
@@ -173,7 +177,7 @@ def test_actor_processes_feed_the_learner_on_a_plugged_in_game(tmp_path):
 def test_buffer_samples_each_example_through_a_symmetry_of_the_game():
     game = pyspiel.load_game("connect_four")
     shape = envs.encoding.encoder_for(game).shape
-    buffer = alphazero.PolicyValueBuffer(4, shape, 7, alphazero.symmetries_for(game, shape))
+    buffer = PolicyValueBuffer(4, shape, 7, symmetries_for(game, shape))
     obs = np.zeros((1, *shape), dtype=np.float32)
     obs[0, 0, 0, 0] = 1.0  # a stone in the bottom-left corner
     policy = np.array([[0.7, 0.3, 0, 0, 0, 0, 0]], dtype=np.float32)
@@ -188,11 +192,10 @@ def test_buffer_samples_each_example_through_a_symmetry_of_the_game():
 
 
 def test_learning_rate_follows_a_cosine_over_the_steps():
-    config = alphazero.Config(steps=1000, learning_rate=1e-3, final_learning_rate=1e-4)
-    assert alphazero.cosine_learning_rate(config, 0) == pytest.approx(1e-3)
-    assert alphazero.cosine_learning_rate(config, 500) == pytest.approx(5.5e-4)
-    assert alphazero.cosine_learning_rate(config, 1000) == pytest.approx(1e-4)
-    assert alphazero.cosine_learning_rate(config, 5000) == pytest.approx(1e-4)
+    assert cosine_schedule(1e-3, 1e-4, 1000, 0) == pytest.approx(1e-3)
+    assert cosine_schedule(1e-3, 1e-4, 1000, 500) == pytest.approx(5.5e-4)
+    assert cosine_schedule(1e-3, 1e-4, 1000, 1000) == pytest.approx(1e-4)
+    assert cosine_schedule(1e-3, 1e-4, 1000, 5000) == pytest.approx(1e-4)
 
 
 def test_default_sizes_follow_the_observation():
@@ -255,7 +258,7 @@ def test_random_openings_start_games_from_varied_positions():
     config = alphazero.Config(**{**TINY, "random_opening_moves": 3})
     network = alphazero.make_network(game, config)
     selfplay = alphazero.SelfPlay(
-        game, alphazero.NetworkEvaluator(network, game), config, np.random.default_rng(0)
+        game, NetworkEvaluator(network, game), config, np.random.default_rng(0)
     )
     lengths = {len(state.history()) for state in selfplay.states}
     assert lengths == {0, 1, 2, 3}
