@@ -72,12 +72,22 @@ class ReplayBuffer:
         )
 
     def load(self, path: str | Path) -> None:
+        """Fill the buffer from a file `save` wrote. With the capacity it was saved with (or room for every
+        row unwrapped) the ring comes back as it was; otherwise (--buffer-size changed on --resume) the
+        rows are put in order, oldest first, and the newest `capacity` of them kept."""
+        names = ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks")
         with np.load(path, allow_pickle=False) as data:
-            n = len(data["actions"])
-            for name in ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks"):
-                getattr(self, name)[:n] = data[name]
-            self.size = n
-            self.position = int(data["position"])
+            n, position = len(data["actions"]), int(data["position"])
+            if n == self.capacity or (n < self.capacity and position == n):
+                for name in names:
+                    getattr(self, name)[:n] = data[name]
+                self.size, self.position = n, position % self.capacity
+                return
+            # The saved ring's oldest row is at `position` (rows before it were written after it).
+            order = np.roll(np.arange(n), -position)[-self.capacity :]
+            for name in names:
+                getattr(self, name)[: len(order)] = data[name][order]
+            self.size, self.position = len(order), len(order) % self.capacity
 
 
 class PolicyValueBuffer:

@@ -60,18 +60,39 @@ def check_env(checkpoint: dict[str, Any], env: Any) -> None:
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    """The RNG states to save: our numpy generator, Python's, numpy's global and torch's."""
-    return {
+    """The RNG states to save: our numpy generator, Python's, numpy's global, torch's and CUDA's."""
+    kind, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    state = {
         "generator": rng.bit_generator.state,
         "python": list(random.getstate()[1]),
+        "numpy_global": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
         "torch": torch.get_rng_state(),
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def restore_rng(rng: np.random.Generator, state: dict[str, Any]) -> None:
+    """Put back what `rng_state` saved (checkpoints from before the numpy-global and CUDA states keep the
+    current ones for those)."""
     rng.bit_generator.state = state["generator"]
     random.setstate((3, tuple(state["python"]), None))
+    saved = state.get("numpy_global")
+    if saved is not None:
+        keys = saved["keys"].numpy().astype(np.uint32)
+        np.random.set_state(
+            (saved["kind"], keys, saved["position"], saved["has_gauss"], saved["cached_gaussian"])
+        )
     torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

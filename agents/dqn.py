@@ -145,6 +145,7 @@ class NStepWindow:
     def __init__(self, n: int, gamma: float):
         self.n, self.gamma = n, gamma
         self.pending: collections.deque = collections.deque()
+        self.last: tuple[np.ndarray, np.ndarray | None] | None = None  # the latest next_obs and its mask
 
     def push(
         self,
@@ -158,6 +159,7 @@ class NStepWindow:
     ) -> list[tuple]:
         """Add one step; returns the transitions that are now complete."""
         self.pending.append((obs, action, reward))
+        self.last = (next_obs, next_mask)
         complete = []
         if terminated or truncated:
             while self.pending:
@@ -166,11 +168,48 @@ class NStepWindow:
             complete.append(self._pop(next_obs, False, next_mask))
         return complete
 
+    def truncate(self) -> list[tuple]:
+        """The pending steps as transitions of an episode truncated at the latest observation (they
+        bootstrap from it); the window is then empty."""
+        complete = []
+        while self.pending:
+            next_obs, next_mask = self.last
+            complete.append(self._pop(next_obs, False, next_mask))
+        return complete
+
+    def state_dict(self) -> dict[str, Any]:
+        """The pending steps and the latest observation, as tensors and numbers (for a checkpoint)."""
+        state: dict[str, Any] = {
+            "obs": [torch.from_numpy(np.asarray(obs)) for obs, _, _ in self.pending],
+            "actions": [int(action) for _, action, _ in self.pending],
+            "rewards": [float(reward) for _, _, reward in self.pending],
+        }
+        if self.last is not None:
+            state["next_obs"] = torch.from_numpy(np.asarray(self.last[0]))
+            if self.last[1] is not None:
+                state["next_mask"] = torch.from_numpy(np.asarray(self.last[1]))
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pending = collections.deque(
+            (obs.numpy(), action, reward)
+            for obs, action, reward in zip(state["obs"], state["actions"], state["rewards"], strict=True)
+        )
+        self.last = None
+        if "next_obs" in state:
+            mask = state.get("next_mask")
+            self.last = (state["next_obs"].numpy(), None if mask is None else mask.numpy())
+
     def _pop(self, next_obs: np.ndarray, terminated: bool, next_mask: np.ndarray | None) -> tuple:
         n_step_return = sum(self.gamma**i * r for i, (_, _, r) in enumerate(self.pending))
         discount = 0.0 if terminated else self.gamma ** len(self.pending)
         obs, action, _ = self.pending.popleft()
         return obs, action, n_step_return, next_obs, discount, next_mask
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The reset seed of episode `episode` (counted from 0) of a run with seed `seed`."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
 
 
 def td_loss(
@@ -201,10 +240,33 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     q_network = make_q_network(env, config).to(device)
     optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
     buffer = ReplayBuffer(config.buffer_size, observation_shape(env), num_actions(env))
-    run.restore(rng, model=q_network, optimizer=optimizer)
-    run.restore_buffer(buffer)
     target_network = copy.deepcopy(q_network)
     acting_network = q_network if device.type == "cpu" else copy.deepcopy(q_network).cpu()
+    window = NStepWindow(config.n_step, config.gamma)
+    solved = SolvedCheck(
+        config.env,
+        env,
+        config.stop_when_solved and not game,
+        config.solved_return,
+        config.solved_window,
+        config.solved_check_episodes,
+    )
+    # --resume continues exactly where a run stopped at the end of an episode: besides the networks, the
+    # optimizer, the buffer and the RNG states, the checkpoint holds the target network, the n-step
+    # window and the solved check's window; each episode's reset seed comes from the run's seed and the
+    # episode's index (and on a game the learner's seat from that index), so no env or opponent state is
+    # needed between episodes. A run stopped mid-episode restarts that episode (a gym env's state cannot
+    # be saved): the steps its window held go to the buffer as a truncated episode's.
+    resumable = {"target": target_network, "window": window, "solved_check": solved}
+    run.restore(rng, model=q_network, optimizer=optimizer, optional=tuple(resumable), **resumable)
+    run.restore_buffer(buffer)
+    if checkpoint is not None:
+        if "target" not in checkpoint:  # a checkpoint from before the target network was saved
+            target_network.load_state_dict(q_network.state_dict())
+        for transition in window.truncate():
+            buffer.add(*transition)
+    if acting_network is not q_network:
+        acting_network.load_state_dict(q_network.state_dict())
 
     if game:
         opponent = None
@@ -215,6 +277,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
 
             opponent = make_player(config.opponent, env, seed=config.seed + 1)
         train_env = OpponentEnv(env, opponent, seed=config.seed)
+        train_env.episodes = run.episodes  # the learner's seat alternates with the episode's index
     else:
         train_env = env
 
@@ -222,27 +285,23 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         return obs if game else flatten_observation(env.observation_space, obs)
 
     def save() -> None:
-        saved_buffer = buffer if config.save_buffer else None
-        run.save({"model": q_network, "optimizer": optimizer}, rng, buffer=saved_buffer)
+        payload = {"model": q_network, "optimizer": optimizer, "target": target_network, "window": window}
+        payload["solved_check"] = solved
+        if not config.save_buffer:
+            run.buffer_file().unlink(missing_ok=True)  # an older buffer would not match this checkpoint
+        run.save(payload, rng, buffer=buffer if config.save_buffer else None)
 
-    window = NStepWindow(config.n_step, config.gamma)
-    solved = SolvedCheck(
-        config.env,
-        env,
-        config.stop_when_solved and not game,
-        config.solved_return,
-        config.solved_window,
-        config.solved_check_episodes,
-    )
-    obs, info = train_env.reset(seed=config.seed + run.episodes)
-    x, mask = vector(obs), info.get("action_mask")
-    episode_return, episode_length = 0.0, 0
+    x: np.ndarray | None = None  # the learner's observation; None until the next episode is reset
     while not solved.solved and not run.should_stop():
         epsilon = linear_schedule(
             config.start_epsilon, config.end_epsilon, config.exploration_fraction * config.steps, run.step
         )
         if game and config.opponent == "self":
             opponent.epsilon = epsilon
+        if x is None:
+            obs, info = train_env.reset(seed=episode_seed(config.seed, run.episodes))
+            x, mask = vector(obs), info.get("action_mask")
+            episode_return, episode_length = 0.0, 0
         action = epsilon_greedy(acting_network, x, mask, epsilon, rng)
         obs, reward, terminated, truncated, info = train_env.step(action)
         next_x, next_mask = vector(obs), info.get("action_mask")
@@ -255,9 +314,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         if terminated or truncated:
             run.record_episode(episode_return, episode_length)
             solved.update(episode_return, lambda: NetworkPlayer(copy.deepcopy(q_network).cpu(), env))
-            obs, info = train_env.reset()
-            x, mask = vector(obs), info.get("action_mask")
-            episode_return, episode_length = 0.0, 0
+            x = None
 
         # A run resumed without its buffer (--no-save-buffer) refills one batch before it learns again.
         learn_now = run.step > config.learning_starts and buffer.size >= config.batch_size

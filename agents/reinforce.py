@@ -58,7 +58,8 @@ class Config(TrainConfig):
     normalize: bool = True
     """standardise the advantages over each batch (zero mean, unit standard deviation)"""
     batch_episodes: int = 1
-    """episodes per update"""
+    """episodes per update (a run that stops partway through a batch keeps those episodes, not yet learned
+    from, in its checkpoint; --resume completes the batch)"""
     entropy_coef: float = 0.0
     """weight of an entropy bonus that keeps the policy from collapsing early"""
     max_grad_norm: float = 10.0
@@ -173,6 +174,27 @@ class Batch:
         self.returns: list[np.ndarray] = []
         self.episodes = 0
 
+    def state_dict(self) -> dict[str, Any]:
+        """The episodes gathered so far, as tensors (a run that stops partway through a batch saves them)."""
+        if not self.episodes:
+            return {"episodes": 0}
+        state = {
+            "episodes": self.episodes,
+            "obs": torch.from_numpy(np.stack(self.obs)),
+            "actions": torch.as_tensor(self.actions, dtype=torch.int64),
+            "returns": [torch.from_numpy(returns) for returns in self.returns],
+        }
+        if self.masks:
+            state["masks"] = torch.from_numpy(np.stack(self.masks))
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.episodes = int(state["episodes"])
+        self.obs = list(state["obs"].numpy()) if self.episodes else []
+        self.actions = [int(action) for action in state["actions"]] if self.episodes else []
+        self.returns = [returns.numpy() for returns in state["returns"]] if self.episodes else []
+        self.masks = list(state["masks"].numpy()) if "masks" in state else []
+
     def tensors(self, device: torch.device) -> tuple[torch.Tensor, ...]:
         obs = torch.from_numpy(np.stack(self.obs)).to(device)
         actions = torch.as_tensor(self.actions, dtype=torch.int64).to(device)
@@ -197,17 +219,24 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     optimizer = torch.optim.Adam(groups)
     run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="win_rate" if game else "return")
     pool = make_pool(config, env, run) if game and config.opponent == "pool" else None
-    run.restore(rng, model=policy, value=value, optimizer=optimizer)
-    updates = int(checkpoint.get("updates", 0)) if checkpoint is not None else 0
-    acting_policy = policy if device.type == "cpu" else copy.deepcopy(policy).cpu()
-    train_env = (
-        OpponentEnv(env, make_opponent(config, env, acting_policy, pool), seed=config.seed) if game else env
-    )
     solved = SolvedCheck(config.env, env, config.stop_when_solved and not game, config.solved_return,
                          config.solved_window, check_episodes=0)
+    batch = Batch()
+    # --resume continues exactly (runs stop between episodes): the checkpoint also holds the unfinished
+    # batch and the solved check's window; each episode's reset seed is drawn from the saved generator,
+    # and on a game the learner's seat follows the episode's index.
+    resumable = {"batch": batch, "solved_check": solved}
+    run.restore(rng, model=policy, value=value, optimizer=optimizer, optional=tuple(resumable), **resumable)
+    updates = int(checkpoint.get("updates", 0)) if checkpoint is not None else 0
+    acting_policy = policy if device.type == "cpu" else copy.deepcopy(policy).cpu()
+    train_env = env
+    if game:
+        train_env = OpponentEnv(env, make_opponent(config, env, acting_policy, pool), seed=config.seed)
+        train_env.episodes = run.episodes  # the learner's seat alternates with the episode's index
 
     def save() -> None:
-        payload = {"model": policy, "optimizer": optimizer, "updates": updates}
+        payload = {"model": policy, "optimizer": optimizer, "updates": updates, "batch": batch}
+        payload["solved_check"] = solved
         if value is not None:
             payload["value"] = value
         if pool is not None:
@@ -217,7 +246,6 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     try:
         while not solved.solved and not run.should_stop():
             # 1. Play `batch_episodes` whole episodes, sampling each action from the current policy.
-            batch = Batch()
             while batch.episodes < config.batch_episodes and not run.should_stop():
                 obs, info = train_env.reset(seed=int(rng.integers(2**31)))
                 rewards: list[float] = []
@@ -240,8 +268,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
                 run.record_episode(episodic_return, len(rewards))
                 if solved.update(episodic_return):
                     break  # keep the policy that played the solved episodes as it is
-            if solved.solved or not batch.episodes:
-                break
+            if solved.solved or batch.episodes < config.batch_episodes:
+                break  # solved, or stopped partway through the batch: its episodes wait in the checkpoint
 
             # 2. One gradient step: the sampled actions are the teachers, scaled by their advantages.
             loss, parts = reinforce_loss(policy, value, *batch.tensors(device), config=config)
@@ -253,6 +281,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
                     nn.utils.clip_grad_norm_(net.parameters(), config.max_grad_norm)
             optimizer.step()
             updates += 1
+            batch = Batch()
             if acting_policy is not policy:
                 acting_policy.load_state_dict(policy.state_dict())
             for name, part in parts.items():

@@ -192,6 +192,15 @@ class SolvedCheck:
             self.recent.clear()  # check again only after a fresh window of training episodes
         return self.solved
 
+    def state_dict(self) -> dict[str, Any]:
+        """What --resume needs to decide as an unbroken run would: the window of returns and the checks."""
+        return {"recent": list(self.recent), "checks": self.checks}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.recent.clear()
+        self.recent.extend(float(r) for r in state["recent"])
+        self.checks = int(state["checks"])
+
     def reason(self) -> str:
         if self.checks == 0:
             return f"solved (mean of the last {self.window} returns >= {self.threshold})"
@@ -253,6 +262,7 @@ class TrainingRun:
         self.writer.add_text("config", table, self.step)
         self.outcome_kind = outcome_kind
         self.recent: collections.deque[float] = collections.deque(maxlen=100)
+        self.recent.extend(float(r) for r in (checkpoint or {}).get("recent_returns", []))
         self.start_time = time.time()
         self.start_step = self.step
         self.last_checkpoint_step = self.step
@@ -320,16 +330,19 @@ class TrainingRun:
     def due_for_checkpoint(self) -> bool:
         return self.step - self.last_checkpoint_step >= self.config.checkpoint_every
 
-    def restore(self, rng: np.random.Generator, **parts: Any) -> dict[str, Any] | None:
+    def restore(
+        self, rng: np.random.Generator, optional: Sequence[str] = (), **parts: Any
+    ) -> dict[str, Any] | None:
         """On --resume, load each part's saved state (`model=network, optimizer=optimizer`: anything with
         `load_state_dict`, read from the checkpoint's key of that name) and the RNG states; returns the
-        checkpoint, or None on a fresh run."""
+        checkpoint, or None on a fresh run. A part named in `optional` that the checkpoint lacks (one
+        written before that part was saved) keeps the state it has."""
         if self.checkpoint is None:
             return None
         from agents.checkpoint import restore_rng
 
         for key, part in parts.items():
-            if part is not None:
+            if part is not None and not (key in optional and key not in self.checkpoint):
                 part.load_state_dict(self.checkpoint[key])
         restore_rng(rng, self.checkpoint["rng"])
         return self.checkpoint
@@ -380,6 +393,7 @@ class TrainingRun:
         from agents.checkpoint import save_checkpoint
 
         full = self.full_checkpoint(payload, rng)
+        full["recent_returns"] = list(self.recent)  # the bar's and the summary's recent mean, on --resume
         if buffer is not None:
             buffer.save(self.buffer_file())
         if save_extra is not None:

@@ -1,4 +1,7 @@
-"""DQN: it learns on a tiny case, a checkpoint round-trips, one seed repeats, resume continues, masks hold."""
+"""DQN: it learns on a tiny case, a checkpoint round-trips, one seed repeats, resume continues (exactly,
+from the end of an episode), masks hold."""
+
+import signal
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ import envs
 from agents import dqn
 from agents.checkpoint import load_checkpoint
 from agents.players import load_checkpoint_player
+from agents.training import TrainingRun, resume_config
 
 
 def train(tmp_path, name: str, **overrides) -> dict:
@@ -79,6 +83,84 @@ def test_resume_without_a_saved_buffer_refills_before_learning(tmp_path):
     config, checkpoint = resume_config(config, dqn.SHAPE_FIELDS)
     second = dqn.train(config, envs.make(config.env), checkpoint)
     assert second["steps"] == 1000
+
+
+def same_tensors(a, b) -> bool:
+    """torch.equal on every tensor of two (nested) checkpoint parts, and equal everything else."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same_tensors(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_tensors(x, y) for x, y in zip(a, b, strict=True))
+    return torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
+
+
+@pytest.mark.parametrize(
+    "env_spec,options",
+    [("CartPole-v1", {}), ("tic_tac_toe", {"opponent": "self"}), ("tic_tac_toe", {"opponent": "random"})],
+)
+def test_ctrl_c_at_an_episode_end_and_resume_is_the_unbroken_run(tmp_path, monkeypatch, env_spec, options):
+    options = {"env": env_spec, "steps": 1_200, "learning_starts": 200, "hidden_sizes": (32,),
+               "target_update_interval": 150, "buffer_size": 2_000, "eval_episodes": 2, **options}
+    record_episode, ends = TrainingRun.record_episode, []
+
+    def record_and_maybe_stop(self, episodic_return, length):
+        record_episode(self, episodic_return, length)
+        ends.append(self.step)
+        if self.step == stop:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C: the run stops after this step, with a checkpoint
+
+    monkeypatch.setattr(TrainingRun, "record_episode", record_and_maybe_stop)
+    stop = None
+    whole = train(tmp_path, "whole", **options)
+    # An episode end near the middle whose episode count is odd (on a game, the next seat is then 1) and
+    # that is no target-network copy.
+    stop = next(e for i, e in enumerate(ends) if e >= 500 and i % 2 == 0 and e % 150)
+    part = train(tmp_path, "part", **options)
+    assert part["stopped_by"] == "interrupted" and part["steps"] == stop
+
+    config, checkpoint = resume_config(dqn.Config(resume=part["run_dir"], progress=False), dqn.SHAPE_FIELDS)
+    resumed = dqn.train(config, envs.make(config.env), checkpoint)
+    assert resumed["steps"] == whole["steps"] == 1_200 and resumed["episodes"] == whole["episodes"]
+    a, b = load_checkpoint(whole["checkpoint"]), load_checkpoint(resumed["checkpoint"])
+    for key in ("model", "target", "optimizer", "window", "solved_check", "recent_returns"):
+        assert same_tensors(a[key], b[key]), key
+    assert {k: v for k, v in whole.items() if k.startswith("eval_")} == {
+        k: v for k, v in resumed.items() if k.startswith("eval_")
+    }
+
+
+def test_resume_mid_episode_keeps_the_windows_steps_as_a_truncated_episode(tmp_path):
+    first = train(tmp_path, "w", steps=333, learning_starts=100, hidden_sizes=(16,), eval_episodes=1,
+                  stop_when_solved=False)
+    saved = load_checkpoint(first["checkpoint"])
+    pending = len(saved["window"]["actions"])
+    assert 0 < pending < 3  # CartPole's episodes rarely end exactly at step 333 (this seed's does not)
+    buffer = dqn.ReplayBuffer(100_000, (4,), 2)
+    buffer.load(tmp_path / "w" / "ckpt" / "replay_buffer.npz")
+    config, checkpoint = resume_config(dqn.Config(resume=first["run_dir"], steps=334, progress=False))
+    dqn.train(config, envs.make(config.env), checkpoint)
+    resumed = dqn.ReplayBuffer(100_000, (4,), 2)
+    resumed.load(tmp_path / "w" / "ckpt" / "replay_buffer.npz")
+    assert resumed.size == buffer.size + pending  # one new step: held back by the new episode's window
+    window = dqn.NStepWindow(3, 0.99)
+    window.load_state_dict(saved["window"])
+    last = saved["window"]["next_obs"].numpy()
+    for row, (obs, action, _) in zip(range(buffer.size, resumed.size), window.pending, strict=True):
+        assert np.array_equal(resumed.obs[row], obs) and resumed.actions[row] == action
+        assert np.array_equal(resumed.next_obs[row], last) and resumed.discounts[row] > 0
+
+
+def test_n_step_window_state_round_trips_and_truncates():
+    window = dqn.NStepWindow(3, 0.5)
+    window.push(np.zeros(2, np.float32), 1, 1.0, np.ones(2, np.float32), False, False, None)
+    window.push(np.ones(2, np.float32), 0, 2.0, np.full(2, 2.0, np.float32), False, False, None)
+    again = dqn.NStepWindow(3, 0.5)
+    again.load_state_dict(window.state_dict())
+    expected, got = window.truncate(), again.truncate()
+    assert len(expected) == len(got) == 2 and not window.pending and not again.pending
+    for a, b in zip(expected, got, strict=True):
+        assert np.array_equal(a[0], b[0]) and a[1:3] == b[1:3] and np.array_equal(a[3], b[3]) and a[4] == b[4]
+    assert [t[2] for t in got] == [1.0 + 0.5 * 2.0, 2.0] and [t[4] for t in got] == [0.25, 0.5]
 
 
 def test_masked_player_never_picks_an_illegal_move(tmp_path):

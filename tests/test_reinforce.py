@@ -170,6 +170,56 @@ def test_resume_continues_from_the_saved_step(tmp_path):
         resume_config(changed, reinforce.SHAPE_FIELDS)
 
 
+@pytest.mark.parametrize(
+    "env_spec,options",
+    [
+        ("CartPole-v1", {"batch_episodes": 3}),
+        ("tic_tac_toe", {"batch_episodes": 2, "opponent": "pool", "snapshot_every": 2, "pool_size": 3}),
+        ("tic_tac_toe", {"batch_episodes": 2, "opponent": "random"}),
+    ],
+)
+def test_a_stop_partway_through_a_batch_resumes_as_the_unbroken_run(tmp_path, monkeypatch, env_spec, options):
+    from agents.training import TrainingRun
+
+    record_episode, ends = TrainingRun.record_episode, []
+
+    def record(self, episodic_return, length):
+        record_episode(self, episodic_return, length)
+        ends.append(self.step)
+
+    monkeypatch.setattr(TrainingRun, "record_episode", record)
+    options = {"env": env_spec, "stop_when_solved": False, "eval_episodes": 4, **options}
+    total = 3_000 if env_spec == "CartPole-v1" else 1_200
+    whole = reinforce.train(config(tmp_path, "whole", steps=total, **options), envs.make(env_spec))
+    # --steps stops at the end of an episode: pick one partway through a batch (an odd episode count:
+    # on a game the next seat is then 1), with updates (and pool snapshots) before it.
+    stop = next(e for i, e in enumerate(ends) if e >= total // 2 and (i + 1) % options["batch_episodes"] == 1)
+    part = reinforce.train(config(tmp_path, "part", steps=stop, **options), envs.make(env_spec))
+    assert part["steps"] == stop and checkpoint_of(tmp_path, "part")["batch"]["episodes"] == 1
+
+    given = config(tmp_path, "ignored", steps=total, resume=str(tmp_path / "part"), eval_episodes=4)
+    resumed_config, checkpoint = resume_config(given, reinforce.SHAPE_FIELDS)
+    resumed = reinforce.train(resumed_config, envs.make(env_spec), checkpoint)
+    a, b = checkpoint_of(tmp_path, "whole"), checkpoint_of(tmp_path, "part")
+    assert resumed["steps"] == whole["steps"] and resumed["episodes"] == whole["episodes"]
+    assert same_weights(a["model"], b["model"]) and same_weights(a["value"], b["value"])
+    assert a["updates"] == b["updates"] and a.get("pool") == b.get("pool")
+    for key in ("eval_return", "eval_win_rate", "eval_loss_rate", "train_return"):
+        assert whole.get(key) == resumed.get(key), key
+
+
+def test_solved_check_state_round_trips():
+    from agents.training import SolvedCheck
+
+    env = envs.make("CartPole-v1")
+    first = SolvedCheck("CartPole-v1", env, True, 50.0, window=4, check_episodes=0)
+    for episodic_return in (10.0, 80.0, 70.0):
+        assert not first.update(episodic_return)
+    again = SolvedCheck("CartPole-v1", env, True, 50.0, window=4, check_episodes=0)
+    again.load_state_dict(first.state_dict())
+    assert again.update(60.0) and first.update(60.0)  # the window spans the break: (10+80+70+60)/4 >= 50
+
+
 def test_a_nan_loss_stops_the_run(tmp_path):
     with pytest.raises(TrainingDiverged):
         reinforce.train(config(tmp_path, "nan", learning_rate=float("nan")), envs.make("CartPole-v1"))
