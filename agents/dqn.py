@@ -26,7 +26,7 @@ from agents.nets.mlp import MLP, mask_logits
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.schedules import linear_schedule
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
-from envs import is_game
+from envs import is_game, refuse_position_actions
 from envs.encoding import encoder_for, legal_mask
 from envs.spaces import flatten_observation
 from envs.turn_based import OpponentEnv
@@ -233,6 +233,7 @@ def td_loss(
 
 def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """Train a Q-network on `env`; returns the run's summary (folder, checkpoint, final evaluation)."""
+    refuse_position_actions(env, "dqn")
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     game = is_game(env)

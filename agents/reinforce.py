@@ -29,7 +29,7 @@ from agents.nets.mlp import MLP, mask_logits
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.snapshots import SnapshotStore
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
-from envs import is_game
+from envs import is_game, refuse_position_actions
 from envs.errors import UsageError
 from envs.spaces import flatten_observation
 from envs.turn_based import OpponentEnv
@@ -207,6 +207,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     """Train a policy on `env` (a gymnasium env or a pyspiel game); returns the run's summary."""
     if config.batch_episodes < 1 or config.solved_window < 1:
         raise UsageError("--batch-episodes and --solved-window must be at least 1")
+    refuse_position_actions(env, ALGORITHM)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     game = is_game(env)

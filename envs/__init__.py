@@ -27,6 +27,20 @@ def is_game(env: Any) -> bool:
     return isinstance(env, pyspiel.Game)
 
 
+def refuse_position_actions(env: Any, algorithm: str) -> None:
+    """UsageError for a game whose actions are not moves with a fixed meaning: in our backgammon
+    (`--env backgammon`) action i is "the i-th legal resulting position", so one action id means a
+    different move in every position and a policy or Q head over action ids learns nothing. OpenSpiel's
+    backgammon (`--env openspiel_backgammon`) numbers its moves the same way everywhere."""
+    own_backgammon = OWN_GAMES["backgammon"][1]
+    if is_game(env) and env.get_type().short_name == own_backgammon:
+        raise UsageError(
+            f"{algorithm} needs actions that mean the same move in every position; --env backgammon's "
+            "action i is the i-th legal resulting position (for td-lambda and search): "
+            "use --env openspiel_backgammon, whose actions are moves"
+        )
+
+
 def utility_scale(game: Any) -> float:
     """The largest absolute return of a game: dividing by it puts returns (and values) in [-1, 1]."""
     return max(abs(game.max_utility()), abs(game.min_utility()), 1e-12)
