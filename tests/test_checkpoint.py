@@ -1,4 +1,4 @@
-"""Checkpoint RNG states: what `rng_state` saves, `restore_rng` puts back, for every generator a run draws from."""
+"""Checkpoint RNG states: what `rng_state` saves, `restore_rng` puts back, for each generator a run uses."""
 
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ def test_a_changed_capacity_keeps_the_newest_rows_in_order(tmp_path, added, capa
     kept = list(range(added))[-min(added, 5, capacity) :]
     assert rows_in_order(loaded) == kept
     index = [(loaded.position - loaded.size + i) % capacity for i in range(loaded.size)]
-    assert loaded.obs[index, 0].tolist() == kept and loaded.next_obs[index, 0].tolist() == [t + 1 for t in kept]
+    assert loaded.obs[index, 0].tolist() == kept
+    assert loaded.next_obs[index, 0].tolist() == [t + 1 for t in kept]
     assert loaded.rewards[index].tolist() == kept
     assert loaded.next_masks[index, 1].tolist() == [t % 2 == 0 for t in kept]
 
