@@ -43,6 +43,34 @@ def sample_chance(state: Any, rng: np.random.Generator) -> int:
     return int(outcomes[rng.choice(len(outcomes), p=np.asarray(probabilities) / np.sum(probabilities))])
 
 
+@dataclass(frozen=True)
+class RandomPlayStatistics:
+    """What uniformly random games of a game look like: the mean number of legal moves at a decision and
+    the mean length of a game in moves (chance outcomes not counted)."""
+
+    mean_legal_moves: float
+    mean_length: float
+
+
+def random_play_statistics(game: Any, games: int = 20, seed: int = 0) -> RandomPlayStatistics:
+    """Play `games` uniformly random games of `game` (with its own generator: the caller's draws are left
+    alone) and measure them; tens of milliseconds for chess or backgammon."""
+    rng = np.random.default_rng(seed)
+    legal_counts, lengths = [], []
+    for _ in range(games):
+        state, moves = game.new_initial_state(), 0
+        while not state.is_terminal():
+            if state.is_chance_node():
+                state.apply_action(sample_chance(state, rng))
+                continue
+            legal = state.legal_actions()
+            legal_counts.append(len(legal))
+            state.apply_action(int(legal[rng.integers(len(legal))]))
+            moves += 1
+        lengths.append(moves)
+    return RandomPlayStatistics(float(np.mean(legal_counts)), float(np.mean(lengths)))
+
+
 @dataclass
 class GameRecord:
     """One finished game: the actions in order (chance outcomes included) and each player's return."""

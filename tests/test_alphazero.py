@@ -1,5 +1,6 @@
 """AlphaZero: a tiny self-play + learn loop, the loss falls, checkpoints round-trip, resume, legal moves."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,20 @@ def test_random_openings_start_games_from_varied_positions():
     )
     lengths = {len(state.history()) for state in selfplay.states}
     assert lengths == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("name", ["chess", "backgammon", "go(board_size=9)"])
+def test_noise_and_sampled_moves_default_from_random_games_not_the_action_count(name):
+    """alpha = 10 / the mean number of legal moves (the paper's 0.3 for chess and 0.03 for 19x19 Go follow
+    that rule), temperature moves = a quarter of a random game's length; not 10 / num_distinct_actions
+    (chess 0.002) and a quarter of max_game_length (backgammon 375)."""
+    game = pyspiel.load_game(name)
+    config = alphazero.Config(env=name, games_in_parallel=1, channels=8, blocks=1, hidden=8)
+    network = alphazero.make_network(game, config)
+    selfplay = alphazero.SelfPlay(game, NetworkEvaluator(network, game), config, np.random.default_rng(0))
+    assert 0.2 < selfplay.search.config.dirichlet_alpha < 0.6
+    assert 10 <= selfplay.temperature_moves <= 90
+    resolved = alphazero.with_game_defaults(config, game)
+    assert resolved.dirichlet_alpha == selfplay.search.config.dirichlet_alpha
+    given = alphazero.with_game_defaults(replace(config, dirichlet_alpha=0.5, temperature_moves=7), game)
+    assert (given.dirichlet_alpha, given.temperature_moves) == (0.5, 7)
