@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,24 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
     temporary = path.with_name(path.name + ".tmp.npz")
     np.savez(temporary, **arrays)
     temporary.replace(path)
+
+
+def fill_ring(buffer: Any, data: Any, names: Sequence[str]) -> None:
+    """Put the rows of a saved ring (`data[name]` for each of `names`, and its write `position`) into
+    `buffer`'s arrays of the same names. With the capacity it was saved with (or room for every row
+    unwrapped) the ring comes back as it was; otherwise (the capacity changed on --resume) the rows are put
+    in order, oldest first, and the newest `buffer.capacity` of them kept."""
+    n, position = len(data[names[0]]), int(data["position"])
+    if n == buffer.capacity or (n < buffer.capacity and position == n):
+        for name in names:
+            getattr(buffer, name)[:n] = data[name]
+        buffer.size, buffer.position = n, position % buffer.capacity
+        return
+    # The saved ring's oldest row is at `position` (rows before it were written after it).
+    order = np.roll(np.arange(n), -position)[-buffer.capacity :]
+    for name in names:
+        getattr(buffer, name)[: len(order)] = data[name][order]
+    buffer.size, buffer.position = len(order), len(order) % buffer.capacity
 
 
 class ReplayBuffer:
@@ -72,22 +91,9 @@ class ReplayBuffer:
         )
 
     def load(self, path: str | Path) -> None:
-        """Fill the buffer from a file `save` wrote. With the capacity it was saved with (or room for every
-        row unwrapped) the ring comes back as it was; otherwise (--buffer-size changed on --resume) the
-        rows are put in order, oldest first, and the newest `capacity` of them kept."""
-        names = ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks")
+        """Fill the buffer from a file `save` wrote (`fill_ring`: a smaller capacity keeps the newest)."""
         with np.load(path, allow_pickle=False) as data:
-            n, position = len(data["actions"]), int(data["position"])
-            if n == self.capacity or (n < self.capacity and position == n):
-                for name in names:
-                    getattr(self, name)[:n] = data[name]
-                self.size, self.position = n, position % self.capacity
-                return
-            # The saved ring's oldest row is at `position` (rows before it were written after it).
-            order = np.roll(np.arange(n), -position)[-self.capacity :]
-            for name in names:
-                getattr(self, name)[: len(order)] = data[name][order]
-            self.size, self.position = len(order), len(order) % self.capacity
+            fill_ring(self, data, ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks"))
 
 
 class PolicyValueBuffer:
@@ -137,12 +143,6 @@ class PolicyValueBuffer:
         )
 
     def load(self, path: str | Path) -> None:
+        """Fill the buffer from a file `save` wrote (`fill_ring`: a smaller capacity keeps the newest)."""
         with np.load(path, allow_pickle=False) as data:
-            n = min(len(data["values"]), self.capacity)
-            self.obs[:n], self.policies[:n], self.values[:n] = (
-                data["obs"][:n],
-                data["policies"][:n],
-                data["values"][:n],
-            )
-            self.size = n
-            self.position = int(data["position"]) % self.capacity
+            fill_ring(self, data, ("obs", "policies", "values"))

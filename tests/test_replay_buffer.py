@@ -1,11 +1,11 @@
-"""ReplayBuffer's save and load: the ring comes back as it was, or in order when --buffer-size changes."""
+"""The replay buffers' save and load: the ring comes back as it was, or in order when its capacity changes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from agents.buffers import ReplayBuffer
+from agents.buffers import PolicyValueBuffer, ReplayBuffer
 
 
 def filled(capacity: int, transitions: int) -> ReplayBuffer:
@@ -50,3 +50,18 @@ def test_a_changed_capacity_keeps_the_newest_rows_in_order(tmp_path, added, capa
     # The ring goes on from there: the next transition replaces the oldest one once it is full.
     loaded.add(np.full(2, 99), 99, 99.0, np.full(2, 100), 0.5)
     assert rows_in_order(loaded) == (kept + [99])[-capacity:]
+
+
+@pytest.mark.parametrize("added,capacity", [(8, 3), (8, 10), (4, 3), (8, 5)])
+def test_a_smaller_policy_value_buffer_keeps_the_newest_examples(tmp_path, added, capacity):
+    """AlphaZero's buffer kept the oldest rows when --replay-size shrank on resume."""
+    saved = PolicyValueBuffer(5, (2,), 3)
+    for t in range(added):
+        saved.add(np.full((1, 2), t, np.float32), np.full((1, 3), t, np.float32), np.array([t], np.float32))
+    saved.save(tmp_path / "pv.npz")
+    loaded = PolicyValueBuffer(capacity, (2,), 3)
+    loaded.load(tmp_path / "pv.npz")
+    kept = list(range(added))[-min(added, 5, capacity) :]
+    index = [(loaded.position - loaded.size + i) % capacity for i in range(loaded.size)]
+    assert loaded.values[index].tolist() == kept
+    assert loaded.obs[index, 0].tolist() == kept and loaded.policies[index, 2].tolist() == kept
