@@ -51,7 +51,7 @@ from agents.nets.resnet import PolicyValueNet
 from agents.schedules import cosine_schedule
 from agents.snapshots import SnapshotStore
 from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
-from envs import is_game, utility_scale
+from envs import is_game, refuse_position_actions, utility_scale
 from envs.encoding import encoder_for
 from envs.errors import UsageError
 from envs.symmetries import symmetries_for
@@ -184,6 +184,7 @@ def make_network(game: pyspiel.Game, config: Config) -> PolicyValueNet:
 def check_game(env: Any) -> pyspiel.Game:
     if not is_game(env):
         raise UsageError("alphazero needs a turn-based game with a forward model (an OpenSpiel game)")
+    refuse_position_actions(env, "alphazero")
     kind = env.get_type()
     if kind.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
         raise UsageError(f"alphazero needs a sequential game; {kind.short_name!r} is simultaneous-move")
@@ -370,7 +371,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         log_evaluation(run, result, opponent)
         weights = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
         name = f"step_{run.step}"
-        snapshots.add(name, {"model": weights})
+        snapshots.add(name, run.full_checkpoint({"model": weights}))  # plays anywhere a checkpoint does
         latest = elo.add(name, run.step, seconds_before + run.elapsed())
         elo.record(latest, 0, result)
         for k in range(max(1, latest - config.eval_snapshots), latest):

@@ -19,6 +19,8 @@ from envs import describe, identity
 from envs.errors import UsageError
 
 FORMAT_VERSION = 1
+IDENTITY_FIELDS = ("algorithm", "env", "env_spec", "config", "step")
+"""What every checkpoint carries besides its algorithm's own state, so it plays and resumes anywhere."""
 TOOLKIT_VERSION = "0.1.0"
 
 
@@ -48,6 +50,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if checkpoint["format_version"] > FORMAT_VERSION:
         raise UsageError(
             f"checkpoint {str(path)!r} has format {checkpoint['format_version']}, newer than this toolkit"
+        )
+    missing = [field for field in IDENTITY_FIELDS if field not in checkpoint]
+    if missing:
+        raise UsageError(
+            f"{str(path)!r} is not a full checkpoint: it lacks {', '.join(missing)} (an AlphaZero snapshot "
+            "saved before 2026-12-01 holds only weights; play ckpt/latest.pt or a newer snapshot)"
         )
     return checkpoint
 

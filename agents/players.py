@@ -157,4 +157,8 @@ def load_checkpoint_player(
     if algorithm not in ALGORITHMS:
         raise UsageError(f"checkpoint {path!r} is from unknown algorithm {algorithm!r}")
     module = importlib.import_module(ALGORITHMS[algorithm][0])
-    return module.load_player(checkpoint, env, device=device, **(options or {}))
+    try:
+        return module.load_player(checkpoint, env, device=device, **(options or {}))
+    except KeyError as error:
+        missing = error.args[0]
+        raise UsageError(f"checkpoint {path!r} lacks {missing!r}, which a {algorithm} player needs") from None

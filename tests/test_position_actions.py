@@ -7,7 +7,7 @@ from envs.errors import UsageError
 from tests.test_cli import assert_usage_error, run_cli
 
 
-@pytest.mark.parametrize("algorithm", ["dqn", "reinforce"])
+@pytest.mark.parametrize("algorithm", ["dqn", "reinforce", "alphazero"])
 def test_policy_and_q_learners_refuse_position_actions(tmp_path, algorithm):
     run_dir = tmp_path / algorithm
     result = run_cli("train", algorithm, "--env", "backgammon", "--steps", "50", "--run-dir", str(run_dir))

@@ -1,0 +1,48 @@
+"""Snapshots are full checkpoints: they play anywhere a checkpoint does; a file missing a checkpoint's
+fields gets one line and exit 2 from eval, tournament and play (it was a KeyError traceback)."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from agents.checkpoint import load_checkpoint, save_checkpoint
+from tests.test_alphazero import train
+from tests.test_cli import assert_usage_error, run_cli
+
+
+def test_an_alphazero_snapshot_plays_in_eval_and_tournament(tmp_path):
+    train(tmp_path, "az", steps=320, eval_every=160)
+    snapshot = tmp_path / "az" / "snapshots" / "step_160.pt"
+    saved = load_checkpoint(snapshot)
+    assert saved["algorithm"] == "alphazero" and saved["step"] == 160 and saved["env_spec"] == "tic_tac_toe"
+    result = run_cli("eval", str(snapshot), "--episodes", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["games"] == 2
+    out = tmp_path / "t"
+    result = run_cli("tournament", "--env", "tic_tac_toe", "--players", f"{snapshot},sims=4", "random",
+                     "--games", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"{snapshot},sims=4" in json.loads((out / "results.json").read_text())["ratings"]
+
+
+def test_a_file_missing_checkpoint_fields_gets_one_line(tmp_path):
+    weights_only = tmp_path / "old_snapshot.pt"
+    save_checkpoint(weights_only, {"model": {"w": torch.zeros(2)}})  # how snapshots were saved before
+    for args in (
+        ("eval", str(weights_only), "--episodes", "2"),
+        ("tournament", "--env", "tic_tac_toe", "--players", str(weights_only), "random", "--games", "2",
+         "--out", str(tmp_path / "t")),
+        ("play", "--env", "tic_tac_toe", "--players", str(weights_only), "random"),
+    ):
+        assert_usage_error(run_cli(*args), "not a full checkpoint", "algorithm")
+
+    no_model = tmp_path / "no_model.pt"
+    identity = load_checkpoint(_tiny_checkpoint(tmp_path))
+    save_checkpoint(no_model, {k: v for k, v in identity.items() if k not in ("model", "format_version")})
+    assert_usage_error(run_cli("eval", str(no_model), "--episodes", "2"), "lacks 'model'")
+
+
+def _tiny_checkpoint(tmp_path):
+    return train(tmp_path, "tiny", steps=64)["checkpoint"]
