@@ -243,6 +243,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         if pool is not None:
             payload["pool"] = list(pool.names)
         run.save(payload, rng)
+        if pool is not None:
+            pool.prune()
 
     try:
         while not solved.solved and not run.should_stop():

@@ -17,8 +17,9 @@ from agents.checkpoint import load_checkpoint, save_checkpoint
 
 
 class SnapshotStore:
-    """Named snapshots of one run; with `capacity`, only the newest `capacity` are kept (older files are
-    deleted). `load_network(checkpoint) -> network` rebuilds a snapshot's network for `network()`."""
+    """Named snapshots of one run; with `capacity`, only the newest `capacity` are kept (the older files are
+    deleted by `prune`, once the run's checkpoint no longer names them). `load_network(checkpoint) ->
+    network` rebuilds a snapshot's network for `network()`."""
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class SnapshotStore:
         self.capacity = capacity
         self.load_network = load_network
         self._networks: dict[str, Any] = {}
+        self.evicted: list[str] = []
 
     def __len__(self) -> int:
         return len(self.names)
@@ -52,10 +54,18 @@ class SnapshotStore:
             self._networks[name] = network
         if self.capacity is not None:
             for old in self.names[: -self.capacity]:
-                self.path(old).unlink(missing_ok=True)
                 self._networks.pop(old, None)
+                self.evicted.append(old)
             del self.names[: -self.capacity]
         return path
+
+    def prune(self) -> None:
+        """Delete the files of snapshots the capacity has pushed out. Call it after the run's checkpoint is
+        written: until then the last checkpoint still names them, and a resume reads them."""
+        for name in self.evicted:
+            if name not in self.names:
+                self.path(name).unlink(missing_ok=True)
+        self.evicted.clear()
 
     def load(self, name: str) -> dict[str, Any]:
         """Snapshot `name` as a checkpoint dict."""

@@ -46,3 +46,19 @@ def test_a_file_missing_checkpoint_fields_gets_one_line(tmp_path):
 
 def _tiny_checkpoint(tmp_path):
     return train(tmp_path, "tiny", steps=64)["checkpoint"]
+
+
+def test_a_full_store_deletes_old_files_only_when_pruned_after_the_checkpoint(tmp_path):
+    """Until the run's next checkpoint is written, its last one still names the evicted snapshot: a run that
+    died in between must resume with the file there."""
+    from agents.snapshots import SnapshotStore
+
+    store = SnapshotStore(tmp_path / "snapshots", capacity=2, load_network=lambda c: c["model"]["w"])
+    for k in range(3):
+        identity = {"algorithm": "reinforce", "env": {}, "env_spec": "tic_tac_toe", "config": {}, "step": k}
+        store.add(f"s{k}", {**identity, "model": {"w": torch.full((1,), float(k))}})
+    assert store.names == ["s1", "s2"]
+    assert store.path("s0").exists()
+    assert float(store.network("s1")) == 1.0
+    store.prune()
+    assert not store.path("s0").exists() and store.path("s1").exists() and store.path("s2").exists()
