@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def commit_of(checkout: Path) -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True,
+                         text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=checkout,
                            capture_output=True, text=True).stdout.strip()
     return out.stdout.strip() + ("+changes" if dirty else "")
@@ -43,7 +44,7 @@ def train_in(checkout: Path, args: list[str], run_dir: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", type=Path, required=True, help="the other checkout (e.g. the commit before)")
+    parser.add_argument("--base", type=Path, required=True, help="the other checkout (the commit before)")
     parser.add_argument("--json", type=Path, help="write the comparison here")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="-- then run.py's arguments (train ...)")
     options = parser.parse_args()
