@@ -98,7 +98,8 @@ def main() -> None:
 
     results = []
     header = f"{'game':<14}{'ours':>10}{'OS python':>11}{'OS C++':>10}{'vs python':>11}{'vs C++':>9}"
-    print("UCT simulations per CPU second (1000 sims, 1 random rollout, uct_c 2, solver off, median)")
+    sims = args.simulations
+    print(f"UCT simulations per CPU second ({sims} sims, 1 random rollout, uct_c 2, solver off, median)")
     print(header)
     for name in args.games:
         repeats = min(args.repeats, 2) if name == "backgammon" else args.repeats

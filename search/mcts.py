@@ -1,10 +1,11 @@
 """Monte-Carlo tree search: UCT with random rollouts, on the tree of search/tree.py.
 
 Selection scores a node's children as `S = [Q, 1/sqrt(N)]` times `[1, c*sqrt(ln V)]` (one `dot`, one
-`argmax`); each unvisited child is tried once first, in a random rotation. A leaf is valued by one
-random rollout the first time it is reached and becomes a node on its second visit, as in OpenSpiel's
-`MCTSBot`. Chance nodes sample their outcomes; terminal nodes return their exact returns. Backups carry
-a return per player, so UCT works for any number of players.
+`argmax`); each unvisited child is tried once first, in a random order that is also the order of the
+node's actions from then on, so that `argmax`, taking the first of equal scores, breaks ties at random.
+A leaf is valued by one random rollout the first time it is reached and becomes a node on its second
+visit, as in OpenSpiel's `MCTSBot`. Chance nodes sample their outcomes; terminal nodes return their
+exact returns. Backups carry a return per player, so UCT works for any number of players.
 
 - `RandomRollout(game, seed)`: plays a state out with uniform random moves in C++ (`pyspiel.evaluate_bots`).
 - `uct_search(root, simulations, uct_c, rollout, rng)`: the search loop, written flat for speed.
@@ -96,11 +97,16 @@ def _uct_loop(
                     i = len(cdf) - 1
                 first_visit = node.N[i] == 0
             elif node.unvisited:
-                n_actions = len(node.actions)
-                if node.unvisited == n_actions:
-                    node.offset = int(rand() * n_actions)
-                node.unvisited -= 1
-                i = (node.offset + node.unvisited) % n_actions
+                # An unvisited action at random: one step of a Fisher-Yates shuffle of the actions, which
+                # moves it to the last unvisited place (the unvisited edges, in the first `unvisited`
+                # places, have no statistics and no child yet). Once all are tried the actions are in
+                # a uniformly random order, and `argmax` (the first of equal scores) breaks ties at random.
+                i = node.unvisited - 1
+                node.unvisited = i
+                if i:
+                    k = int(rand() * (i + 1))
+                    actions = node.actions
+                    actions[i], actions[k] = actions[k], actions[i]
                 first_visit = True
             else:
                 visits = node.visits

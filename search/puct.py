@@ -1,8 +1,9 @@
 """PUCT with an evaluator, batched over many games, on the tree of search/tree.py.
 
 A node's children are scored as `S = [Q, P/(1+N)]` times `[1, c*sqrt(V)]` (V: one plus the node's edge
-visits). Chance nodes sample their outcomes; terminal nodes return their exact returns. The evaluator's
-value for the player to move becomes per-player returns assuming a zero-sum game.
+visits), equal scores going to the first in the random order a node gives its actions when it is made
+(`expand`), so ties fall at random. Chance nodes sample their outcomes; terminal nodes return their exact
+returns. The evaluator's value for the player to move becomes per-player returns assuming a zero-sum game.
 
 - `BatchedPUCT(game, evaluator, config)`: `search(states)` runs PUCT on B games at once, one simulation
   step for all trees at a time, and calls the evaluator once per step with every leaf of every tree
@@ -37,6 +38,7 @@ from search.tree import (
     EdgePool,
     GCPaused,
     Node,
+    RandomKeys,
     SearchStats,
     expand,
     find_subtree,
@@ -117,8 +119,9 @@ class BatchedPUCT:
         self.game = game
         self.evaluate = evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
         self.config = config or PUCTConfig()
-        self.rng = np.random.default_rng(seed)
-        self.py_rng = random.Random(int(self.rng.integers(2**63)))
+        self.rng = np.random.default_rng(seed)  # root noise
+        self.py_rng = random.Random(int(self.rng.integers(2**63)))  # chance outcomes
+        self.order_keys = RandomKeys(np.random.default_rng(int(self.rng.integers(2**63))))  # action orders
         self.num_players = game.num_players()
         self.num_actions = game.num_distinct_actions()
         self.roots: list[Node | None] = []
@@ -171,7 +174,8 @@ class BatchedPUCT:
         if fresh:
             fresh_states = [states[b].clone() for b in fresh]
             priors, _ = self._call_evaluator(fresh_states, stats)
-            for b, node in zip(fresh, expand(fresh_states, priors, cfg.fpu, self.pool), strict=True):
+            new_roots = expand(fresh_states, priors, cfg.fpu, self.pool, self.order_keys)
+            for b, node in zip(fresh, new_roots, strict=True):
                 node.history = histories[b]
                 found[b] = node
             stats.nodes += len(fresh)
@@ -286,7 +290,7 @@ class BatchedPUCT:
         R = np.zeros((B, n_players + 1))  # the last column: 0 for chance edges (player -1)
         if leaf_states:
             priors, leaf_values = self._call_evaluator(leaf_states, stats)
-            new_nodes = expand(leaf_states, priors, self.config.fpu, pool)
+            new_nodes = expand(leaf_states, priors, self.config.fpu, pool, self.order_keys)
             stats.nodes += len(new_nodes)
             stats.simulations += len(new_nodes)
             lt = np.array(leaf_trees)
@@ -385,7 +389,7 @@ class BatchedPUCT:
             return
         priors, values = self._call_evaluator(leaf_states, stats)
         values = values.tolist()
-        new_nodes = expand(leaf_states, priors, self.config.fpu, self.pool)
+        new_nodes = expand(leaf_states, priors, self.config.fpu, self.pool, self.order_keys)
         stats.nodes += len(new_nodes)
         n_players = self.num_players
         for path, j in waiting:

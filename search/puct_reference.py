@@ -6,15 +6,17 @@ tree reuse. B trees are searched together. One simulation step:
 
 1. Every tree is descended `leaves_per_step` times. A decision node takes the child with the highest
        score = Q + c_puct * sqrt(V) * (P / (1 + N))
-   (V: 1 + the node's edge visits; Q = W / N, or `fpu` while N = 0), ties to the lowest index; a chance
-   node samples an outcome. With more than one leaf per tree, every edge taken gets a virtual loss
+   (V: 1 + the node's edge visits; Q = W / N, or `fpu` while N = 0), equal scores to the first in the
+   node's order of its actions (a random one, drawn when the node is made); a chance node samples an
+   outcome. With more than one leaf per tree, every edge taken gets a virtual loss
    (N += vl, W -= vl) so that the next descent of that tree tends to look elsewhere.
 2. A descent that reaches a terminal backs up its exact returns at once. One that steps off the tree
    leaves a new state for the evaluator (descents of one tree that meet there share it).
-3. One evaluator call with all the new states. Each becomes a node, its priors gathered at its legal
-   actions (renormalised if they do not sum to 1); each waiting descent backs up the value for the player
-   to move there, every other player getting -value / (players - 1) (zero sum), and takes back its
-   virtual loss.
+3. One evaluator call with all the new states. Each becomes a node, its legal actions put in a random
+   order (sorted by uniform random keys, one per action, drawn node after node in the batch's order) and
+   its priors gathered at them (renormalised if they do not sum to 1); each waiting descent backs up
+   the value for the player to move there, every other player getting -value / (players - 1) (zero sum),
+   and takes back its virtual loss.
 
 Descents run in the kernel's order, since chance draws and the evaluator's batch follow it: with one leaf
 per tree and at least `VECTORISED_MIN_TREES` trees the kernel walks all trees one ply at a time; else it
@@ -37,9 +39,16 @@ from search.puct import VECTORISED_MIN_TREES, Evaluator, PUCTConfig
 class ReferenceNode:
     """A position, with per action (or chance outcome) a child, visit count N, value sum W for the
     player to move here, and prior P. A chance node is sampled from its cumulative outcome probabilities
-    (the kernel also counts its edges' visits, but never reads them)."""
+    (the kernel also counts its edges' visits, but never reads them). An evaluated decision node (given
+    `priors`) keeps its legal actions in a random order from `order_rng`: the actions sorted by a uniform
+    random key each, equal keys in legal order."""
 
-    def __init__(self, state: pyspiel.State, priors: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        state: pyspiel.State,
+        priors: np.ndarray | None = None,
+        order_rng: np.random.Generator | None = None,
+    ) -> None:
         self.state = state
         self.player = state.current_player()
         self.returns = state.returns() if state.is_terminal() else None
@@ -51,6 +60,9 @@ class ReferenceNode:
             self.cdf = (cdf / cdf[-1]).tolist()
         else:
             self.actions = state.legal_actions()
+            if priors is not None:
+                keys = order_rng.random(len(self.actions))
+                self.actions = [self.actions[i] for i in np.argsort(keys, kind="stable")]
         n = len(self.actions)
         self.children: list[ReferenceNode | None] = [None] * n
         self.N = [0.0] * n
@@ -65,7 +77,7 @@ class ReferenceNode:
             q = self.W[i] / n if n > 0 else fpu
             return q + c_puct * math.sqrt(V) * (self.P[i] / (1 + n))
 
-        return max(range(len(self.actions)), key=score)  # the first of equal scores
+        return max(range(len(self.actions)), key=score)  # the first of equal scores (in the random order)
 
     def sample(self, rand: Callable[[], float]) -> int:
         """A chance outcome: the first whose cumulative probability exceeds a uniform draw."""
@@ -101,6 +113,7 @@ class ReferencePUCT:
         self.num_actions = game.num_distinct_actions()
         self.rng = np.random.default_rng(seed)  # root noise
         self.py_rng = random.Random(int(self.rng.integers(2**63)))  # chance outcomes
+        self.order_rng = np.random.default_rng(int(self.rng.integers(2**63)))  # new nodes' action orders
         self.roots: list[ReferenceNode] = []
 
     def search(
@@ -115,7 +128,7 @@ class ReferencePUCT:
         sims = cfg.simulations if simulations is None else simulations
         root_states = [state.clone() for state in states]
         priors, _ = self.evaluate(root_states)
-        self.roots = [ReferenceNode(s, priors[b]) for b, s in enumerate(root_states)]
+        self.roots = [ReferenceNode(s, priors[b], self.order_rng) for b, s in enumerate(root_states)]
         for root in self.roots:
             if add_noise and cfg.dirichlet_epsilon > 0:
                 eps = cfg.dirichlet_epsilon
@@ -175,7 +188,7 @@ class ReferencePUCT:
             return
         priors, values = self.evaluate(new_states)
         values = np.asarray(values, dtype=np.float64)
-        new_nodes = [ReferenceNode(state, priors[j]) for j, state in enumerate(new_states)]
+        new_nodes = [ReferenceNode(state, priors[j], self.order_rng) for j, state in enumerate(new_states)]
         for path, j in waiting:
             parent, i = path[-1]
             leaf = parent.children[i] = new_nodes[j]

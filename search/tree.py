@@ -4,13 +4,16 @@ A `Node` holds one position: its state, the player to move, its legal actions an
 those actions, the visit counts `N`, the value sums `W` (from the mover's view), the priors `P` and a
 selection matrix `S` whose product with a two-vector is the selection score (UCT: `S = [Q, 1/sqrt(N)]`
 times `[1, c*sqrt(ln V)]`; PUCT: `S = [Q, P/(1+N)]` times `[1, c*sqrt(V)]`), so choosing a child is one
-`dot` and one `argmax`. Children are created only when reached. A chance node keeps the cumulative
-probabilities of its outcomes, to sample them; a terminal node keeps its exact returns.
+`dot` and one `argmax`. `argmax` takes the first of equal scores, so a decision node's actions are put
+in a random order (as OpenSpiel's MCTS shuffles a node's children), for ties to fall at random at no cost
+per selection: PUCT orders them when `expand` makes the node, UCT as it tries each action the first time.
+Children are created only when reached. A chance node keeps the cumulative probabilities of its outcomes,
+to sample them; a terminal node keeps its exact returns.
 
 - `EdgePool`: the statistics of all the edges of a set of PUCT trees in flat arrays; each node's arrays
   are views of its slice, so a step can select in and back up into every tree with a few numpy calls.
-- `expand(states, priors, fpu, pool)`: PUCT nodes for evaluated decision states, their priors gathered
-  at the legal actions and renormalised.
+- `expand(states, priors, fpu, pool, keys)`: PUCT nodes for evaluated decision states, their legal
+  actions in a random order (by `RandomKeys`) and their priors gathered there and renormalised.
 - `find_subtree(root, state, history)`: the node of a kept tree at a later position (tree reuse).
 - `GCPaused` (no cyclic garbage collection during a search) and `SearchStats` (the work one search did).
 - `policy_from_counts` and `sample_action`: root visit counts to move probabilities and to a move.
@@ -237,11 +240,64 @@ class EdgePool:
         return pool
 
 
-def expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float, pool: EdgePool) -> list[Node]:
+class RandomKeys:
+    """Random keys by which `expand` orders new nodes' actions: the 53-bit integers behind the floats of
+    `rng.random` (each float is the top 53 bits of one 64-bit draw, times 2**-53). They are drawn `BLOCK`
+    at a time and handed out in order, so a request for `n` keys gets those that `rng.random(n)` would
+    give at that point, mostly without a numpy call (which costs several microseconds in a search's
+    loop). Nothing else may draw from `rng`."""
+
+    BLOCK = 4096
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.keys_list: list[int] | None = []  # `keys` as Python ints, made when first needed
+        self.used = 0
+
+    def take_array(self, n: int) -> np.ndarray:
+        """The next `n` keys, uint64 [n]."""
+        start, end = self.used, self.used + n
+        if end > len(self.keys):
+            fresh = self.rng.bit_generator.random_raw(max(self.BLOCK, end - len(self.keys))) >> 11
+            self.keys = np.concatenate((self.keys[start:], fresh))
+            self.keys_list = None
+            start, end = 0, n
+        self.used = end
+        return self.keys[start:end]
+
+    def take_list(self, n: int) -> list[int]:
+        """The next `n` keys as Python ints."""
+        start, end = self.used, self.used + n
+        if end > len(self.keys):
+            return self.take_array(n).tolist()
+        if self.keys_list is None:
+            self.keys_list = self.keys.tolist()
+        self.used = end
+        return self.keys_list[start:end]
+
+
+ORDER_KEY_BITS = 53
+"""At most this many top bits of each edge's random key go below the node's index into the uint64 by which
+`expand` sorts a batch of nodes' edges: all 53 of the key up to 2048 nodes, fewer above (52 up to 4096).
+With fewer than 53 it looks for two keys of one node that agree in the bits kept (about 2**-52 for a
+pair) and, if any do, sorts on the full keys. Tests lower it to force that."""
+
+
+def expand(
+    states: list[pyspiel.State],
+    priors: np.ndarray,
+    fpu: float,
+    pool: EdgePool,
+    keys: RandomKeys | None,
+) -> list[Node]:
     """PUCT nodes for evaluated decision states, their statistics in `pool`.
 
-    Priors are gathered at the legal actions and renormalised there (uniform if the evaluator gave
-    them no mass). The evaluation counts as each node's first visit.
+    Each node's legal actions are put in a random order (legal order when `keys` is None): sorted by
+    random keys, one per action, taken from `keys` node after node, equal keys in legal order.
+    Selection's `argmax` takes the first of equal scores, so ties fall at random. Priors are gathered at
+    the actions and renormalised there (uniform if the evaluator gave them no mass). The evaluation
+    counts as each node's first visit.
     """
     nodes: list[Node] = []
     counts: list[int] = []
@@ -260,15 +316,30 @@ def expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float, pool: Ed
         add_node(node)
         add_count(n)
     total = sum(counts)
+    ordered: list[int] | None = None  # the actions of all nodes in their new order, node after node
     if len(nodes) == 1:  # one search of one game: plain numpy indexing costs a fraction of the batch path
-        n = counts[0]
-        p = np.asarray(priors[0], dtype=np.float64)[nodes[0].actions]
+        node, n = nodes[0], counts[0]
+        if keys is not None:
+            actions, key = node.actions, keys.take_list(n).__getitem__
+            node.actions = [actions[i] for i in sorted(range(n), key=key)]
+        p = np.asarray(priors[0], dtype=np.float64)[node.actions]
         mass = float(p.sum())
         if abs(mass - 1.0) > 1e-3:
             p = p / mass if mass > 0 else np.full(n, 1.0 / n)
     else:
         rows = np.repeat(np.arange(len(nodes)), counts)
         cols = np.fromiter(itertools.chain.from_iterable(node.actions for node in nodes), np.int64, total)
+        if keys is not None:  # each node's slice of `cols` sorted by its keys: one sort of (node, key)
+            key = keys.take_array(total)
+            key_bits = min(ORDER_KEY_BITS, 64 - (len(nodes) - 1).bit_length())  # 53 up to 2048 nodes
+            packed = (rows.view(np.uint64) << key_bits) | (key >> (53 - key_bits))
+            order = packed.argsort(kind="stable")
+            if key_bits < 53:  # keys cut short: where two of one node now tie, sort on the full keys
+                packed = packed[order]
+                if (packed[1:] == packed[:-1]).any():
+                    order = np.lexsort((key, rows))
+            cols = cols[order]
+            ordered = cols.tolist()
         p = np.asarray(priors, dtype=np.float64)[rows, cols]
         starts = np.cumsum([0, *counts[:-1]])
         sums = np.add.reduceat(p, starts)
@@ -283,9 +354,12 @@ def expand(states: list[pyspiel.State], priors: np.ndarray, fpu: float, pool: Ed
     pool.S[a:b, 1] = p
     pool.P[a:b] = p
     pool.prior[a:b] = p
+    start = 0
     for node, n in zip(nodes, counts, strict=True):
-        node.offset = a
-        a += n
+        node.offset = a + start
+        if ordered is not None:
+            node.actions = ordered[start : start + n]
+        start += n
     pool.top = b
     pool.nodes.extend(nodes)
     return nodes

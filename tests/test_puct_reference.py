@@ -5,7 +5,8 @@ The kernel is run afresh for each number of simulations at which a reference ste
 prefix of a longer one with the same seed), the reference once with a hook after each step. Cases cover
 the vectorised one-leaf path (at least `VECTORISED_MIN_TREES` trees), the per-tree path with and
 without virtual loss, a search whose last step switches path, chance nodes inside the tree, three
-players, priors that need renormalising, uniform priors (many ties) and Dirichlet noise at the roots.
+players, priors that need renormalising, uniform priors (many ties, which fall by each node's random
+order of its actions) and Dirichlet noise at the roots.
 """
 
 from __future__ import annotations
@@ -80,14 +81,17 @@ def start_positions(game: pyspiel.Game, count: int, seed: int) -> list[pyspiel.S
     return states
 
 
-def first_difference(game, states, evaluator, config, reference_config=None, seed=0, add_noise=True):
+def first_difference(
+    game, states, evaluator, config, reference_config=None, seed=0, add_noise=True, reference_seed=None
+):
     """Searches with the kernel and the reference; the first disagreement as a string, or None.
 
     After every reference step: root visit counts equal, root values close, and (stricter, as both add
     the same floats in the same order) every root edge's value sum equal. At the end: equal evaluator
     batches, state by state, in one order."""
     reference_evaluator = Recording(evaluator)
-    reference = ReferencePUCT(game, reference_evaluator, reference_config or config, seed)
+    reference_seed = seed if reference_seed is None else reference_seed
+    reference = ReferencePUCT(game, reference_evaluator, reference_config or config, reference_seed)
     after_steps = []
 
     def record(done: int) -> None:
@@ -182,3 +186,82 @@ def test_the_comparison_notices_a_different_reference(trees):
     for change in changes:
         wrong = dataclasses.replace(config, **change)
         assert first_difference(game, states, evaluator, config, reference_config=wrong) is not None, change
+
+
+@pytest.mark.parametrize("trees", [1, 3, V])
+def test_the_reference_follows_the_random_order_of_each_node(trees):
+    """Every new node orders its actions at random (ties go to the first): without root noise or chance
+    nodes the seed decides only those orders, and the reference agrees with the kernel on its seed only.
+    Each node's actions are its legal actions, not all in legal order."""
+    game = pyspiel.load_game("tic_tac_toe")
+    states = start_positions(game, trees, seed=1)
+    evaluator = UniformEvaluator(game)
+    config = PUCTConfig(simulations=20)
+    assert first_difference(game, states, evaluator, config, seed=5, add_noise=False) is None
+    assert first_difference(game, states, evaluator, config, seed=5, add_noise=False, reference_seed=6)
+    reference = ReferencePUCT(game, evaluator, config, seed=5)
+    reference.search(states, add_noise=False)
+    nodes = [node for node in decision_nodes(reference.roots) if len(node.actions) > 2]
+    assert all(sorted(node.actions) == node.state.legal_actions() for node in nodes)
+    assert sum(node.actions != sorted(node.actions) for node in nodes) > 0.6 * len(nodes)
+
+
+def decision_nodes(roots) -> list:
+    """The decision nodes of the reference trees, roots included."""
+    out, stack = [], list(roots)
+    while stack:
+        node = stack.pop()
+        if node is not None and node.returns is None and node.cdf is None:
+            out.append(node)
+            stack.extend(node.children)
+    return out
+
+
+def test_the_kernel_orders_a_batch_exactly_when_packed_keys_tie(monkeypatch):
+    """`expand` sorts a batch's edges on (node, top bits of the key); where two keys of one node agree in
+    those bits it sorts on the full keys, so the orders stay those of the reference. With one bit kept,
+    ties are everywhere."""
+    import search.tree
+
+    monkeypatch.setattr(search.tree, "ORDER_KEY_BITS", 1)
+    game = pyspiel.load_game("connect_four")
+    states = start_positions(game, V, seed=1)
+    config = PUCTConfig(simulations=12)
+    assert first_difference(game, states, UniformEvaluator(game), config, seed=2, add_noise=False) is None
+
+
+@pytest.mark.parametrize("block", [4096, 10])
+def test_expand_orders_each_node_as_drawn_node_after_node(block, monkeypatch):
+    """`expand` orders one node, batches, and a batch of more than 2048 nodes (whose packed sort keys keep
+    fewer bits) as sorting each node's legal actions by its own `random(n)` draws would, with the keys
+    drawn ahead in blocks (requests straddle blocks of 10 keys); each node's priors follow its actions."""
+    from search.tree import EdgePool, RandomKeys, expand
+
+    monkeypatch.setattr(RandomKeys, "BLOCK", block)
+    game = pyspiel.load_game("tic_tac_toe")
+    states = start_positions(game, 2200, seed=4)
+    priors, _ = HashedEvaluator(game).evaluate(states)
+    keys, pool = RandomKeys(np.random.default_rng(7)), EdgePool(0)
+    nodes = []
+    for a, b in [(0, 1), (1, 3), (3, 4), (4, 9), (9, 10), (10, 2110), (2110, 2111), (2111, 2200)]:
+        nodes += expand(states[a:b], priors[a:b], 0.0, pool, keys)
+    draws = np.random.default_rng(7)
+    for b, (node, state) in enumerate(zip(nodes, states, strict=True)):
+        legal = state.legal_actions()
+        order = np.argsort(draws.random(len(legal)), kind="stable")
+        assert node.actions == [legal[i] for i in order]
+        assert node.P.tolist() == priors[b, node.actions].tolist()
+    assert sum(node.actions != sorted(node.actions) for node in nodes) >= 0.9 * len(nodes)  # 4-9 actions
+
+
+@pytest.mark.parametrize("trees", [1, 3, V])
+def test_the_kernel_equals_the_reference_with_keys_drawn_a_few_at_a_time(trees, monkeypatch):
+    """The kernel draws its order keys ahead in blocks (`RandomKeys`); with blocks of 10 keys, requests
+    straddle blocks all the time, and the orders stay those of the reference's draws node by node."""
+    from search.tree import RandomKeys
+
+    monkeypatch.setattr(RandomKeys, "BLOCK", 10)
+    game = pyspiel.load_game("tic_tac_toe")
+    states = start_positions(game, trees, seed=1)
+    config = PUCTConfig(simulations=15, leaves_per_step=2 if trees == 3 else 1)
+    assert first_difference(game, states, UniformEvaluator(game), config, seed=8, add_noise=False) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import zlib
 
 import numpy as np
@@ -11,9 +12,9 @@ import pytest
 
 from search.alphabeta import AlphaBetaPlayer, position_key, search, solve_exhaustively
 from search.evaluators import RandomRolloutEvaluator, UniformEvaluator
-from search.mcts import MCTSPlayer
+from search.mcts import MCTSPlayer, uct_search
 from search.puct import VECTORISED_MIN_TREES, BatchedPUCT, PUCTConfig, PUCTPlayer
-from search.tree import policy_from_counts, sample_action
+from search.tree import Node, policy_from_counts, sample_action
 
 # ---------------------------------------------------------------------------------------------------------
 # A tiny Python game with chance in which player 1 moves first: dice nim.
@@ -290,6 +291,25 @@ def test_uct_three_players_and_tree_reuse():
     assert player.root is child and player.root.N.sum() > 300
 
 
+def test_uct_breaks_ties_at_random():
+    """With a rollout that always draws, every root child ties after one visit each; the next simulation
+    takes one of them at random (it took the lowest action every time), and so does the first visit."""
+    game = pyspiel.load_game("tic_tac_toe")
+    first, tenth = [], []
+    for seed in range(40):
+        root = Node(game.new_initial_state())
+        uct_search(root, 9, 2.0, lambda state: [0.0, 0.0], random.Random(seed))
+        assert root.N.tolist() == [1.0] * 9  # each of the nine moves tried once
+        uct_search(root, 1, 2.0, lambda state: [0.0, 0.0], random.Random(seed))
+        tenth.append(root.actions[int(np.argmax(root.N))])
+        assert sorted(root.actions) == list(range(9))
+        root = Node(game.new_initial_state())
+        uct_search(root, 1, 2.0, lambda state: [0.0, 0.0], random.Random(seed))
+        first.append(root.actions[int(np.argmax(root.N))])
+    for chosen in (first, tenth):
+        assert len(set(chosen)) >= 7 and max(np.bincount(chosen)) <= 12, chosen
+
+
 # ---------------------------------------------------------------------------------------------------------
 # PUCT
 
@@ -313,6 +333,33 @@ def test_puct_reads_terminal_values_exactly(ttt):
     root = player.tree.roots[0]
     i = root.actions.index(2)
     assert root.W[i] == root.N[i]  # every visit of the winning move backed up exactly +1
+
+
+@pytest.mark.parametrize("trees", [1, 3, VECTORISED_MIN_TREES])
+def test_puct_breaks_ties_at_random(trees):
+    """With uniform priors and values the first simulation on an empty board explores a random move,
+    not always action 0, on the one-tree, per-tree and vectorised paths; so does the first simulation
+    below a root move. A fixed seed repeats exactly."""
+    game = pyspiel.load_game("tic_tac_toe")
+    config = PUCTConfig(simulations=1, leaves_per_step=1)
+    first, second_level, seen = [], [], []
+    for seed in range(40 // trees + 1):
+        search_ = BatchedPUCT(game, UniformEvaluator(game), config, seed=seed)
+        counts = search_.search([game.new_initial_state() for _ in range(trees)], add_noise=False)
+        first += np.argmax(counts, axis=1).tolist()
+        seen.append(counts)
+        # 10 simulations: each root move once, then a second visit to one of them and its first child
+        search_.search([game.new_initial_state() for _ in range(trees)], add_noise=False, simulations=10)
+        for root in search_.roots:
+            again = int(np.argmax(root.N))
+            assert root.N[again] == 2
+            child = root.children[again]
+            assert sorted(child.actions) == child.state.legal_actions()
+            second_level.append(child.actions[int(np.argmax(child.N))])
+    for chosen in (first, second_level):
+        assert len(set(chosen)) >= 7 and max(np.bincount(chosen)) <= 12, chosen
+    again = BatchedPUCT(game, UniformEvaluator(game), config, seed=0)
+    assert np.array_equal(again.search([game.new_initial_state() for _ in range(trees)], False), seen[0])
 
 
 def test_batched_puct_calls_evaluator_once_per_step():
