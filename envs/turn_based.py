@@ -7,6 +7,7 @@ the legal-action mask, so step-based learners (DQN, REINFORCE) train on games un
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,6 +16,9 @@ import gymnasium
 import numpy as np
 
 from envs.encoding import encoder_for, legal_mask
+
+_CHANCE = -1  # pyspiel.PlayerId.CHANCE
+_SIMULTANEOUS = -2  # pyspiel.PlayerId.SIMULTANEOUS
 
 
 class Player(Protocol):
@@ -37,10 +41,36 @@ class RandomPlayer:
         return int(legal[self.rng.integers(len(legal))])
 
 
+_CHANCE_CDF_CACHE_SIZE = 1024
+_chance_cdfs: dict[tuple, tuple[tuple[int, ...], list[float]]] = {}
+"""chance_outcomes() (as a tuple) -> (outcomes, the cdf numpy's choice would search), for `sample_chance`"""
+
+
 def sample_chance(state: Any, rng: np.random.Generator) -> int:
-    """Sample a chance outcome of `state` by its probabilities."""
-    outcomes, probabilities = zip(*state.chance_outcomes(), strict=True)
-    return int(outcomes[rng.choice(len(outcomes), p=np.asarray(probabilities) / np.sum(probabilities))])
+    """Sample a chance outcome of `state` by its probabilities: the draw of
+    `rng.choice(n, p=probabilities / sum(probabilities))`, in about 2 us instead of about 30.
+
+    numpy's `Generator.choice` with `p` (and no size) checks `p`, takes `cdf = cumsum(p)` in float64,
+    `cdf /= cdf[-1]`, draws one `random()` and returns `cdf.searchsorted(u, side="right")`. Here the cdf of
+    each distinct distribution is computed once in the same float64 arithmetic, and `bisect_right` on it
+    is the same search, so the same generator gives the same outcomes and is left in the same state.
+    A distribution seen for the first time is checked by `choice` itself on a throwaway generator, so one
+    numpy refuses (negative, NaN, an empty list) raises as before.
+    """
+    chance = tuple(state.chance_outcomes())
+    found = _chance_cdfs.get(chance)
+    if found is None:
+        outcomes, probabilities = zip(*chance, strict=True)
+        p = np.asarray(probabilities) / np.sum(probabilities)
+        np.random.default_rng(0).choice(len(outcomes), p=p)  # numpy's checks of p, raising as choice would
+        cdf = np.asarray(p, dtype=np.float64).cumsum()
+        cdf /= cdf[-1]
+        found = (outcomes, cdf.tolist())
+        if len(_chance_cdfs) >= _CHANCE_CDF_CACHE_SIZE:
+            _chance_cdfs.clear()
+        _chance_cdfs[chance] = found
+    outcomes, cdf = found
+    return int(outcomes[bisect_right(cdf, rng.random())])
 
 
 @dataclass(frozen=True)
@@ -87,14 +117,16 @@ def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable
     state = game.new_initial_state()
     record = GameRecord()
     while not state.is_terminal():
-        if state.is_chance_node():
+        mover = state.current_player()  # one call where is_chance_node() and is_simultaneous_node() made two
+        if mover == _CHANCE:
             action = sample_chance(state, rng)
-        elif state.is_simultaneous_node():
+        elif mover == _SIMULTANEOUS:
             raise NotImplementedError("simultaneous-move games are not supported by play_game")
         else:
-            action = int(players[state.current_player()].act(state.clone()))
-            if action not in state.legal_actions():
-                raise ValueError(f"player {state.current_player()} chose illegal action {action}")
+            legal = state.legal_actions()  # before the clone: a game that caches them passes them on to it
+            action = int(players[mover].act(state.clone()))
+            if action not in legal:
+                raise ValueError(f"player {mover} chose illegal action {action}")
         if on_move is not None:
             on_move(state, action)
         state.apply_action(action)

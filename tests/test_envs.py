@@ -7,7 +7,7 @@ import envs
 from envs.encoding import Encoder, encode, legal_mask
 from envs.errors import UsageError
 from envs.spaces import flat_size, flatten_observation
-from envs.turn_based import OpponentEnv, RandomPlayer, play_game
+from envs.turn_based import OpponentEnv, RandomPlayer, play_game, sample_chance
 
 GAMES = ["tic_tac_toe", "connect_four", "kuhn_poker", "backgammon", "go(board_size=5)", "hex(board_size=5)"]
 GYM_ENVS = ["CartPole-v1", "FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
@@ -93,3 +93,48 @@ def test_identity_names_game_and_parameters():
     small = envs.identity(envs.make("go(board_size=5)"))
     large = envs.identity(envs.make("go(board_size=7)"))
     assert small["name"] == large["name"] == "go" and small != large
+
+
+class _Chance:
+    """A stand-in chance node: sample_chance reads chance_outcomes() only."""
+
+    def __init__(self, outcomes):
+        self.outcomes = outcomes
+
+    def chance_outcomes(self):
+        return self.outcomes
+
+
+@pytest.mark.parametrize("spec", ["backgammon", "openspiel_backgammon", "kuhn_poker", "leduc_poker", "pig"])
+def test_sample_chance_draws_what_numpy_choice_draws(spec):
+    """The cached-cdf fast path against the call it replaces, rng.choice(n, p=p / sum(p)): the same outcome
+    at every draw and the generator left in the same state, on every chance node of a game's random play
+    and on hand-made distributions (zeros, unnormalised weights, a single outcome)."""
+    game = envs.make(spec)
+    nodes, rng = [], np.random.default_rng(0)
+    for _ in range(5):
+        state = game.new_initial_state()
+        while not state.is_terminal():
+            if state.is_chance_node():
+                nodes.append(state.chance_outcomes())
+                state.apply_action(sample_chance(state, rng))
+            else:
+                legal = state.legal_actions()
+                state.apply_action(legal[rng.integers(len(legal))])
+    nodes += [[(3, 0.0), (5, 0.25), (6, 0.0), (9, 0.75), (10, 0.0)], [(0, 2.0), (1, 1.0), (2, 7.0)],
+              [(4, 1.0)], [(a, 1.0 / 7) for a in range(7)], [(a, float(a) ** 3) for a in range(40)]]
+    fast, slow = np.random.default_rng(123), np.random.default_rng(123)
+    for k in range(20_000):
+        outcomes = nodes[k % len(nodes)]
+        actions, probabilities = zip(*outcomes, strict=True)
+        expected = actions[slow.choice(len(actions), p=np.asarray(probabilities) / np.sum(probabilities))]
+        assert sample_chance(_Chance(outcomes), fast) == expected
+    assert fast.bit_generator.state == slow.bit_generator.state
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_sample_chance_refuses_what_numpy_refuses():
+    with pytest.raises(ValueError):
+        sample_chance(_Chance([(0, 0.5), (1, -0.5), (2, 1.0)]), np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        sample_chance(_Chance([(0, 0.0), (1, 0.0)]), np.random.default_rng(0))  # 0 / 0: NaN

@@ -39,6 +39,8 @@ columns: a multiset of (column, steps) with steps summing to 4 gives at most
 MAX_GAME_LENGTH = 2000
 """A claimed bound on decisions plus rolls per game (a real game takes about 120)."""
 PLAYER_MARKS = "XO"
+_TERMINAL = pyspiel.PlayerId.TERMINAL
+_CHANCE = pyspiel.PlayerId.CHANCE
 
 _GAME_TYPE = pyspiel.GameType(
     short_name=GAME_NAME,
@@ -70,9 +72,12 @@ _OPENING = tuple((6 * (a - 1) + (b - 1), 1.0 / 30) for a in range(1, 7) for b in
 _ROLLS = tuple(
     (6 * (a - 1) + (b - 1), (1.0 if a == b else 2.0) / 36) for a in range(1, 7) for b in range(a, 7)
 )
+_OPENING_OUTCOMES = tuple(outcome for outcome, _ in _OPENING)
+_ROLL_OUTCOMES = tuple(outcome for outcome, _ in _ROLLS)
 
-# Legal positions of recent (board, dice) pairs, shared by all states, so clones stay small and a state
-# asked for its legal actions again (search, the arena's legality check) does not regenerate them.
+# Legal positions of recent (board, dice) pairs, shared by all states, so that states reaching the same
+# position apart (transpositions in a search, the same roll met again) do not regenerate them; a state and
+# its clones also share them directly (`_Position.legal`).
 _CACHE_SIZE = 4096
 _positions_cache: OrderedDict[tuple[bytes, int, int], np.ndarray] = OrderedDict()
 
@@ -114,59 +119,150 @@ class BackgammonGame(pyspiel.Game):
         return IIGObserverForPublicInfoGame(iig_obs_type, params)
 
 
+class _Position:
+    """All a `BackgammonState` holds, in one object that is never changed once made (applying an action
+    makes a new one), so a state and its clones share it.
+
+    OpenSpiel clones a Python state (`clone`, `child`) by making a fresh initial state and deep-copying
+    each entry of the old one's `__dict__` into it: one `copy.deepcopy` and one attribute set through pybind
+    per entry, and a deep copy of an array or tuple costs more than the rest of the clone. The state
+    therefore keeps one entry, this object, and its `__deepcopy__` returns it: the board (read-only, as
+    the legal positions are) is shared, not copied. Only `legal` is ever filled in later: the legal
+    positions of (board, dice), computed at most once for a position and its clones together.
+    """
+
+    __slots__ = ("board", "side", "dice", "opening", "result", "legal")
+
+    def __init__(self, board: np.ndarray, side: int, dice: tuple[int, int] | None, opening: bool,
+                 result: int):
+        """`board` becomes read-only: pass an array no one else writes to."""
+        board.flags.writeable = False
+        self.board = board
+        self.side, self.dice, self.opening, self.result = side, dice, opening, result
+        self.legal: np.ndarray | None = None
+
+    def __deepcopy__(self, memo: dict) -> _Position:
+        return self
+
+    def replace(self, **fields: Any) -> _Position:
+        """A new position with some fields changed (`legal` recomputed when asked)."""
+        values = {name: getattr(self, name) for name in ("board", "side", "dice", "opening", "result")}
+        values.update(fields)
+        return _Position(**values)
+
+    def __reduce__(self) -> tuple:  # serialize() pickles the state's __dict__; the legal positions stay out
+        return _Position, (self.board, self.side, self.dice, self.opening, self.result)
+
+
+_INITIAL_POSITION = _Position(engine.initial_board(), 0, None, True, 0)
+
+
 class BackgammonState(pyspiel.State):
     """A position: `board` has `side` in row 0 (the player to move, or to roll next), plus the dice.
 
-    Kept to a few small attributes because OpenSpiel clones a Python state by deep-copying its `__dict__`.
+    Its attributes (`board`, `side`, `dice`, `opening`, `result`) live in one immutable `_Position`
+    shared with the state's clones, which keeps cloning cheap (see there). So `board` is read-only:
+    to change a position, assign a new board (`state.board = b` stores a read-only copy of `b`).
     """
 
     def __init__(self, game: BackgammonGame):
         super().__init__(game)
-        self.board = engine.initial_board()
-        self.side = 0
+        self._position = _INITIAL_POSITION
+
+    @property
+    def board(self) -> np.ndarray:
+        """(2, 26), read-only: `side`'s checkers in row 0"""
+        return self._position.board
+
+    @board.setter
+    def board(self, value: np.ndarray) -> None:
+        self._position = self._position.replace(board=np.array(value, dtype=np.int8))
+
+    @property
+    def side(self) -> int:
         """the player whose checkers are in row 0 of `board`: the one to move or to roll next"""
-        self.dice: tuple[int, int] | None = None
-        self.opening = True
-        self.result = 0
+        return self._position.side
+
+    @side.setter
+    def side(self, value: int) -> None:
+        self._position = self._position.replace(side=value)
+
+    @property
+    def dice(self) -> tuple[int, int] | None:
+        """the roll to play (the higher die first at the opening), None before the roll"""
+        return self._position.dice
+
+    @dice.setter
+    def dice(self, value: tuple[int, int] | None) -> None:
+        dice = None if value is None else (int(value[0]), int(value[1]))
+        self._position = self._position.replace(dice=dice)
+
+    @property
+    def opening(self) -> bool:
+        """True until the opening roll"""
+        return self._position.opening
+
+    @opening.setter
+    def opening(self, value: bool) -> None:
+        self._position = self._position.replace(opening=value)
+
+    @property
+    def result(self) -> int:
         """at the end, the points won by `side` (negative when it lost); 0 while the game goes on"""
+        return self._position.result
+
+    @result.setter
+    def result(self, value: int) -> None:
+        self._position = self._position.replace(result=value)
 
     # ------------------------------------------------------------ OpenSpiel API
 
     def current_player(self) -> int:
-        if self.result:
-            return pyspiel.PlayerId.TERMINAL
-        if self.dice is None:
-            return pyspiel.PlayerId.CHANCE
-        return self.side
+        position = self._position
+        if position.result:
+            return _TERMINAL
+        if position.dice is None:
+            return _CHANCE
+        return position.side
 
     def is_terminal(self) -> bool:
-        return self.result != 0
+        return self._position.result != 0
 
     def chance_outcomes(self) -> list[tuple[int, float]]:
-        return list(_OPENING if self.opening else _ROLLS)
+        return list(_OPENING if self._position.opening else _ROLLS)
+
+    def legal_actions(self, player: int | None = None) -> list[int]:
+        """OpenSpiel's `legal_actions`, answered here without the round trip through C++ (`LegalActions`,
+        then `_legal_actions` back in Python) for the player to move, a chance node (the outcomes of
+        `chance_outcomes`, in order) or the end (none); any other `player` goes to OpenSpiel's own."""
+        position = self._position
+        if player is None or player == self.current_player():
+            if position.result:
+                return []
+            if position.dice is None:
+                return list(_OPENING_OUTCOMES if position.opening else _ROLL_OUTCOMES)
+            return list(range(len(self.legal_positions())))
+        return pyspiel.State.legal_actions(self, player)
 
     def _legal_actions(self, player: int) -> list[int]:
         return list(range(len(self.legal_positions())))
 
     def _apply_action(self, action: int) -> None:
-        if self.dice is None:
+        position = self._position
+        if position.dice is None:
             d1, d2 = decode_roll(action)
-            if self.opening:
-                self.opening = False
-                self.side = 0 if d1 > d2 else 1
-                self.dice = (d1, d2) if d1 > d2 else (d2, d1)
+            if position.opening:
+                side, dice = (0, (d1, d2)) if d1 > d2 else (1, (d2, d1))
+                self._position = _Position(position.board, side, dice, False, 0)
             else:
-                self.dice = (d1, d2)
+                self._position = _Position(position.board, position.side, (d1, d2), False, 0)
             return
         after = self.legal_positions()[action]
         points = engine.game_result(after)
         if points:
-            self.board = np.array(after)
-            self.result = points
+            self._position = _Position(np.array(after), position.side, None, False, points)
         else:
-            self.board = engine.flip(after)
-            self.side = 1 - self.side
-        self.dice = None
+            self._position = _Position(engine.flip(after), 1 - position.side, None, False, 0)
 
     def _action_to_string(self, player: int, action: int) -> str:
         if player == pyspiel.PlayerId.CHANCE:
@@ -197,9 +293,12 @@ class BackgammonState(pyspiel.State):
     def legal_positions(self) -> np.ndarray:
         """The distinct positions the side to move can reach, (N, 2, 26) with the mover in row 0; action i
         is entry i. Empty at chance and terminal nodes."""
-        if self.dice is None or self.result:
-            return np.zeros((0, 2, 26), dtype=np.int8)
-        return cached_legal_positions(self.board, self.dice)
+        position = self._position
+        if position.legal is None:
+            if position.dice is None or position.result:
+                return np.zeros((0, 2, 26), dtype=np.int8)
+            position.legal = cached_legal_positions(position.board, position.dice)
+        return position.legal
 
     def legal_moves(self) -> list[str]:
         """Each legal action's move in standard notation (mover's numbering)."""
