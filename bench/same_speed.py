@@ -1,13 +1,13 @@
 """Did a refactoring change the search's speed? Two checkouts' search benchmarks, rounds alternating.
 
-    python bench/same_speed.py --base ../base [--rounds 3]
+    python bench/same_speed.py --base ../base [--ours .] [--rounds 3]
 
 runs `bench/mcts_speed.py` (UCT, tic-tac-toe and connect four) and `bench/batched_puct.py` (batched
-PUCT on connect four) in the checkout at `--base` and in this one, alternating checkouts round by round
-so that load on a shared machine hits both alike, and prints the median simulations per CPU second of
-each, ours / base, and the same for the OpenSpiel peers measured inside each run: the peers' code is the
-same in both checkouts, so their ratio shows how much the machine's noise alone moves a ratio.
-Writes bench/out/same_speed.json.
+PUCT on connect four) in the checkout at `--base` and in this one (or `--ours`), alternating checkouts
+round by round so that load on a shared machine hits both alike, and prints the median simulations per
+CPU second of each, ours / base, and the same for the OpenSpiel peers measured inside each run: the
+peers' code is the same in both checkouts, so their ratio shows how much the machine's noise alone
+moves a ratio. Writes bench/out/same_speed.json.
 """
 
 from __future__ import annotations
@@ -56,10 +56,11 @@ def run_bench(checkout: Path, name: str, args: list[str], out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True, help="the other checkout (the commit before)")
+    parser.add_argument("--ours", type=Path, default=ROOT, help="the checkout to compare (default: this one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "same_speed.json")
     options = parser.parse_args()
-    checkouts = {"base": options.base.resolve(), "ours": ROOT}
+    checkouts = {"base": options.base.resolve(), "ours": options.ours.resolve()}
     samples: dict[str, dict[str, list[float]]] = {"base": {}, "ours": {}}
     with tempfile.TemporaryDirectory() as folder:
         for round_index in range(options.rounds):
@@ -71,7 +72,7 @@ def main() -> None:
                         samples[label].setdefault(key, []).append(value)
             print(f"round {round_index + 1} of {options.rounds} done", flush=True)
     print(f"\nsimulations per CPU second, median of {options.rounds} rounds; base {commit_of(options.base)}, "
-          f"ours {commit_of(ROOT)}")
+          f"ours {commit_of(options.ours)}")
     print(f"{'':<34}{'base':>10}{'ours':>10}{'ours/base':>11}")
     rows = []
     for key in samples["base"]:
@@ -82,7 +83,8 @@ def main() -> None:
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps({
         "benchmark": "same_speed", "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "base": str(options.base), "base_commit": commit_of(options.base), "ours_commit": commit_of(ROOT),
+        "base": str(options.base), "base_commit": commit_of(options.base),
+        "ours_commit": commit_of(options.ours),
         "rounds": options.rounds, "rows": rows,
     }, indent=2))
     print(f"wrote {options.out}")
