@@ -47,7 +47,7 @@ C_PUCT = 1.25
 HIDDEN = 128
 
 
-class PolicyValueNet(nn.Module):
+class BenchPolicyValueMLP(nn.Module):
     """The fixed small network: an MLP trunk, a policy head and a tanh value head."""
 
     def __init__(self, in_size: int, num_actions: int, hidden: int = HIDDEN) -> None:
@@ -72,7 +72,7 @@ class NetEvaluator:
     through `Encoder` one by one, which costs less for them.
     """
 
-    def __init__(self, game: pyspiel.Game, net: PolicyValueNet) -> None:
+    def __init__(self, game: pyspiel.Game, net: BenchPolicyValueMLP) -> None:
         self.encoder = Encoder(game)
         self.observation = make_observation(game)
         self.raw_size = int(np.prod(game.observation_tensor_shape()))
@@ -232,7 +232,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     game = pyspiel.load_game("connect_four")
     encoder = Encoder(game)
-    net = PolicyValueNet(int(np.prod(encoder.shape)), game.num_distinct_actions()).eval()
+    net = BenchPolicyValueMLP(int(np.prod(encoder.shape)), game.num_distinct_actions()).eval()
     parameters = sum(p.numel() for p in net.parameters())
     evaluator = NetEvaluator(game, net)
     states = positions(game, args.games, args.seed)

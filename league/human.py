@@ -39,7 +39,7 @@ def move_names(state: Any) -> dict[str, int]:
     return {state.action_to_string(player, a): a for a in state.legal_actions()}
 
 
-def parse_move(entry: str, names: dict[str, int]) -> int | None:
+def parse_typed_move(entry: str, names: dict[str, int]) -> int | None:
     """The action an entry names, or None: an exact name, an action number, or a loose form of a name."""
     entry = entry.strip()
     if entry in names:
@@ -90,7 +90,7 @@ class HumanPlayer:
                     raise UndoMove()
                 print("nothing to undo yet", file=self.stdout)
                 continue
-            action = parse_move(entry, names)
+            action = parse_typed_move(entry, names)
             if action is not None:
                 return action
             parse_action = getattr(state, "parse_action", None)

@@ -34,6 +34,7 @@ import numpy as np
 import pyspiel
 
 from search.puct import VECTORISED_MIN_TREES, Evaluator, PUCTConfig
+from search.tree import chance_cdf
 
 
 class ReferenceNode:
@@ -54,10 +55,7 @@ class ReferenceNode:
         self.returns = state.returns() if state.is_terminal() else None
         self.cdf: list[float] | None = None
         if state.is_chance_node():
-            outcomes = state.chance_outcomes()
-            self.actions = [a for a, _ in outcomes]
-            cdf = np.cumsum([p for _, p in outcomes])
-            self.cdf = (cdf / cdf[-1]).tolist()
+            self.actions, self.cdf = chance_cdf(state)
         else:
             self.actions = state.legal_actions()
             if priors is not None:

@@ -48,6 +48,14 @@ class GCPaused:
             gc.enable()
 
 
+def chance_cdf(state: pyspiel.State) -> tuple[list[int], list[float]]:
+    """A chance node's outcomes and their cumulative probabilities (the last exactly 1), for sampling an
+    outcome with `bisect_right(cdf, u)`."""
+    outcomes = state.chance_outcomes()
+    cdf = np.cumsum([p for _, p in outcomes])
+    return [a for a, _ in outcomes], (cdf / cdf[-1]).tolist()
+
+
 class Node:
     """One position of a search tree; statistics over its legal actions (or chance outcomes) in arrays."""
 
@@ -84,10 +92,7 @@ class Node:
             self.actions: list[int] = []
             return
         if player == _CHANCE:
-            outcomes = state.chance_outcomes()
-            self.actions = [a for a, _ in outcomes]
-            cdf = np.cumsum([p for _, p in outcomes])
-            self.cdf = (cdf / cdf[-1]).tolist()
+            self.actions, self.cdf = chance_cdf(state)
         else:
             self.actions = state.legal_actions()
         n = len(self.actions)

@@ -10,7 +10,7 @@ import pyspiel
 import pytest
 
 from agents.players import make_player
-from league.human import HumanPlayer, QuitGame, parse_move, play_in_terminal
+from league.human import HumanPlayer, QuitGame, parse_typed_move, play_in_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,12 +74,12 @@ def test_undo_replays_the_history_in_process():
 def test_parse_move_accepts_names_numbers_and_loose_forms():
     state = pyspiel.load_game("tic_tac_toe").new_initial_state()
     names = {state.action_to_string(0, a): a for a in state.legal_actions()}
-    assert parse_move("x(1,1)", names) == 4
-    assert parse_move("4", names) == 4
-    assert parse_move("(2, 2)", names) == 8
-    assert parse_move("X(0,0)", names) == 0
+    assert parse_typed_move("x(1,1)", names) == 4
+    assert parse_typed_move("4", names) == 4
+    assert parse_typed_move("(2, 2)", names) == 8
+    assert parse_typed_move("X(0,0)", names) == 0
     for bad in ("9", "", "e4"):
-        assert parse_move(bad, names) is None
+        assert parse_typed_move(bad, names) is None
 
 
 def test_backgammon_entry_in_the_games_own_notation():
