@@ -160,7 +160,8 @@ def with_sizes(config: Config, game: pyspiel.Game) -> Config:
 def with_game_defaults(config: Config, game: pyspiel.Game) -> Config:
     """The config with everything left unset filled in from the game: network sizes, and the root noise's
     alpha and the sampled moves from 20 uniformly random games (10 / their mean number of legal moves, a
-    quarter of their mean length)."""
+    quarter of their mean length). `train` passes the filled-in config on, so `SelfPlay` and the actors
+    measure nothing."""
     config = with_sizes(config, game)
     if config.dirichlet_alpha is not None and config.temperature_moves is not None:
         return config

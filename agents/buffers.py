@@ -118,7 +118,7 @@ class PolicyValueBuffer:
     def add(self, obs: np.ndarray, policies: np.ndarray, values: np.ndarray) -> None:
         index = (self.position + np.arange(len(values))) % self.capacity
         self.obs[index], self.policies[index], self.values[index] = obs, policies, values
-        self.position = int(index[-1] + 1) % self.capacity if len(values) else self.position
+        self.position = (self.position + len(values)) % self.capacity
         self.size = min(self.size + len(values), self.capacity)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

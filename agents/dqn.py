@@ -286,10 +286,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         return obs if game else flatten_observation(env.observation_space, obs)
 
     def save() -> None:
-        payload = {"model": q_network, "optimizer": optimizer, "target": target_network, "window": window}
-        payload["solved_check"] = solved
-        if not config.save_buffer:
-            run.buffer_file().unlink(missing_ok=True)  # an older buffer would not match this checkpoint
+        payload = {"model": q_network, "optimizer": optimizer, **resumable}
         run.save(payload, rng, buffer=buffer if config.save_buffer else None)
 
     x: np.ndarray | None = None  # the learner's observation; None until the next episode is reset

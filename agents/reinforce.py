@@ -236,8 +236,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         train_env.episodes = run.episodes  # the learner's seat alternates with the episode's index
 
     def save() -> None:
-        payload = {"model": policy, "optimizer": optimizer, "updates": updates, "batch": batch}
-        payload["solved_check"] = solved
+        payload = {"model": policy, "optimizer": optimizer, "updates": updates}
+        payload |= {"batch": batch, "solved_check": solved}  # `batch` is rebound after each update
         if value is not None:
             payload["value"] = value
         if pool is not None:

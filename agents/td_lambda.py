@@ -262,11 +262,11 @@ def choose_2ply(net: ValueNet, positions: np.ndarray, prune: int) -> int:
     return best
 
 
-def net_chooser(net: ValueNet, ply: int = 1, prune: int = 8) -> Callable[[np.ndarray, np.ndarray], int]:
-    """choose(board, positions) -> index of the position the net plays."""
+def net_chooser(net: ValueNet, ply: int = 1, prune: int = 8) -> Callable[[np.ndarray], int]:
+    """choose(positions) -> index of the position the net plays."""
     if ply == 2:
-        return lambda board, positions: choose_2ply(net, positions, prune)
-    return lambda board, positions: int(np.argmax(value_positions(net, positions)[3]))
+        return lambda positions: choose_2ply(net, positions, prune)
+    return lambda positions: int(np.argmax(value_positions(net, positions)[3]))
 
 
 # ---------------------------------------------------------------- self-play, plainly
@@ -385,7 +385,7 @@ class TDGammonPlayer:
         pass
 
     def act(self, state: Any) -> int:
-        return self.choose(state.board, state.legal_positions())
+        return self.choose(state.legal_positions())
 
 
 def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str) -> TDGammonPlayer:

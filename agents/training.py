@@ -384,20 +384,20 @@ class TrainingRun:
         self,
         payload: dict[str, Any],
         rng: np.random.Generator,
-        save_extra: Callable[[Path], None] | None = None,
         keep_step_file: bool = True,
         buffer: Any = None,
     ) -> Path:
         """Write ckpt/step_N.pt and ckpt/latest.pt: `payload` with the run's identity and RNG states
-        (`full_checkpoint`); `buffer` (when given) is written first to `buffer_file()`."""
+        (`full_checkpoint`); `buffer` (when given) is written first to `buffer_file()`, else an older buffer
+        file is removed."""
         from agents.checkpoint import save_checkpoint
 
         full = self.full_checkpoint(payload, rng)
         full["recent_returns"] = list(self.recent)  # the bar's and the summary's recent mean, on --resume
         if buffer is not None:
             buffer.save(self.buffer_file())
-        if save_extra is not None:
-            save_extra(self.ckpt_dir)
+        else:  # a buffer saved earlier would not match this checkpoint, and --resume would load it
+            self.buffer_file().unlink(missing_ok=True)
         latest = self.ckpt_dir / "latest.pt"
         save_checkpoint(latest, full)
         if keep_step_file:

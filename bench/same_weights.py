@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,6 +41,8 @@ def train_in(checkout: Path, args: list[str], run_dir: Path) -> float:
 
 
 def main() -> None:
+    import torch  # here, not at the top: bench/same_speed.py imports `commit_of` alone
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True, help="the other checkout (the commit before)")
     parser.add_argument("--json", type=Path, help="write the comparison here")

@@ -126,7 +126,7 @@ def _uct_loop(
                 node.children[i] = child
                 created += 1
             node = child
-        for node, i in path:  # backup, inlined from _backup
+        for node, i in path:  # backup, inlined: one visit and the mover's return on every edge
             node.visits += 1
             N = node.N
             n = N.item(i) + 1.0

@@ -65,7 +65,7 @@ def _backup(path: list[tuple[Node, int]], returns: Sequence[float], vl: float = 
             W[i] = w
             S = node.S
             S[i, 0] = w / n
-            S[i, 1] = n**-0.5 if node.P is None else node.P.item(i) / (1.0 + n)
+            S[i, 1] = node.P.item(i) / (1.0 + n)  # every decision node of a PUCT tree has priors
 
 
 @dataclass(frozen=True)

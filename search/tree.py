@@ -202,12 +202,11 @@ class EdgePool:
         for node in self.nodes:
             self._point(node)
 
-    def add(self, node: Node, fpu: float = 0.0) -> None:
-        """Give `node` (decision or chance, not terminal) its slice: zero counts, `fpu` as its values."""
+    def add(self, node: Node) -> None:
+        """Give `node` (a chance node) its slice: zero statistics (nothing above `top` is ever written)."""
         n = len(node.actions)
         self.reserve(n)
         node.offset = self.top
-        self.S[self.top : self.top + n, 0] = fpu
         self.top += n
         self.nodes.append(node)
         self._point(node)

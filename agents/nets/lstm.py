@@ -35,17 +35,14 @@ class LSTMCore(nn.Module):
         if state is None:
             state = self.initial_state(batch, x.device)
         if starts is None:
-            return self._run(x, state)
+            return self.lstm(x, state)
         starts = starts.bool()
-        cuts = [0] + [t for t in range(1, steps) if bool(starts[t].any())] + [steps]
+        later = (torch.nonzero(starts[1:].any(dim=1)).flatten() + 1).tolist()  # one device sync, not T
+        cuts = [0] + later + [steps]
         outputs = []
         for begin, end in zip(cuts[:-1], cuts[1:], strict=True):
             keep = (~starts[begin]).to(x.dtype).view(1, batch, 1)
             state = (state[0] * keep, state[1] * keep)
-            out, state = self._run(x[begin:end], state)
+            out, state = self.lstm(x[begin:end], state)
             outputs.append(out)
         return torch.cat(outputs, dim=0), state
-
-    def _run(self, x: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
-        out, (h, c) = self.lstm(x, state)
-        return out, (h, c)

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,19 @@ class _Position:
 _INITIAL_POSITION = _Position(engine.initial_board(), 0, None, True, 0)
 
 
+def _position_field(name: str, doc: str, convert: Callable[[Any], Any] | None = None) -> property:
+    """A `BackgammonState` attribute read from its `_Position`; setting it makes a new position with that
+    field changed (after `convert`, if given)."""
+
+    def get(state: BackgammonState) -> Any:
+        return getattr(state._position, name)
+
+    def set_(state: BackgammonState, value: Any) -> None:
+        state._position = state._position.replace(**{name: value if convert is None else convert(value)})
+
+    return property(get, set_, doc=doc)
+
+
 class BackgammonState(pyspiel.State):
     """A position: `board` has `side` in row 0 (the player to move, or to roll next), plus the dice.
 
@@ -169,51 +183,16 @@ class BackgammonState(pyspiel.State):
         super().__init__(game)
         self._position = _INITIAL_POSITION
 
-    @property
-    def board(self) -> np.ndarray:
-        """(2, 26), read-only: `side`'s checkers in row 0"""
-        return self._position.board
-
-    @board.setter
-    def board(self, value: np.ndarray) -> None:
-        self._position = self._position.replace(board=np.array(value, dtype=np.int8))
-
-    @property
-    def side(self) -> int:
-        """the player whose checkers are in row 0 of `board`: the one to move or to roll next"""
-        return self._position.side
-
-    @side.setter
-    def side(self, value: int) -> None:
-        self._position = self._position.replace(side=value)
-
-    @property
-    def dice(self) -> tuple[int, int] | None:
-        """the roll to play (the higher die first at the opening), None before the roll"""
-        return self._position.dice
-
-    @dice.setter
-    def dice(self, value: tuple[int, int] | None) -> None:
-        dice = None if value is None else (int(value[0]), int(value[1]))
-        self._position = self._position.replace(dice=dice)
-
-    @property
-    def opening(self) -> bool:
-        """True until the opening roll"""
-        return self._position.opening
-
-    @opening.setter
-    def opening(self, value: bool) -> None:
-        self._position = self._position.replace(opening=value)
-
-    @property
-    def result(self) -> int:
-        """at the end, the points won by `side` (negative when it lost); 0 while the game goes on"""
-        return self._position.result
-
-    @result.setter
-    def result(self, value: int) -> None:
-        self._position = self._position.replace(result=value)
+    board = _position_field("board", "(2, 26), read-only: `side`'s checkers in row 0",
+                            lambda value: np.array(value, dtype=np.int8))
+    side = _position_field(
+        "side", "the player whose checkers are in row 0 of `board`: the one to move or to roll next")
+    dice = _position_field(
+        "dice", "the roll to play (the higher die first at the opening), None before the roll",
+        lambda value: None if value is None else (int(value[0]), int(value[1])))
+    opening = _position_field("opening", "True until the opening roll")
+    result = _position_field(
+        "result", "at the end, the points won by `side` (negative when it lost); 0 while the game goes on")
 
     # ------------------------------------------------------------ OpenSpiel API
 
