@@ -17,37 +17,71 @@ from agents.nets.mlp import mask_logits
 
 
 class PolicyHead(nn.Module):
-    """Features `[..., in_size]`, optional legal mask `[..., A]` -> logits `[..., A]` (A = num_actions)."""
+    """Features `[..., in_size]`, optional legal mask `[..., A]` -> logits `[..., A]` (A = num_actions).
 
-    def __init__(self, in_size: int, num_actions: int):
+    On planes `[B, C, H, W]` (`planes=(C, H, W)`), `conv` 1x1 filters, batch norm and ReLU come first, then
+    the flattened planes go through the linear layer (AlphaGo Zero's policy head).
+    """
+
+    def __init__(self, in_size: int, num_actions: int, conv: int = 0, planes: tuple[int, ...] | None = None):
         super().__init__()
-        self.linear = nn.Linear(in_size, num_actions)
+        self.layers = nn.Sequential(
+            *_conv_stem(planes, conv), nn.Linear(_flat_size(in_size, planes, conv), num_actions)
+        )
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.linear(features)
+        logits = self.layers(features)
         return logits if mask is None else mask_logits(logits, mask.bool())
 
 
 class ValueHead(nn.Module):
     """Features `[..., in_size]` -> value `[...]` (one output) or `[..., outputs]` (several).
 
-    `hidden`: a hidden ReLU layer of that width first (0: one linear layer). No squashing: a learner
-    that wants values in [-1, 1] applies tanh itself.
+    `hidden`: a hidden ReLU layer of that width first (0: one linear layer). `squash`: None (the learner
+    applies what it wants) or "tanh" (values in [-1, 1]). On planes, `conv` as in `PolicyHead`.
     """
 
-    def __init__(self, in_size: int, outputs: int = 1, hidden: int = 0):
+    def __init__(
+        self,
+        in_size: int,
+        outputs: int = 1,
+        hidden: int = 0,
+        conv: int = 0,
+        squash: str | None = None,
+        planes: tuple[int, ...] | None = None,
+    ):
         super().__init__()
-        self.outputs = outputs
-        if hidden:
-            self.layers: nn.Module = nn.Sequential(
-                nn.Linear(in_size, hidden), nn.ReLU(), nn.Linear(hidden, outputs)
-            )
-        else:
-            self.layers = nn.Linear(in_size, outputs)
+        if squash not in (None, "tanh"):
+            raise ValueError(f"value squash {squash!r} is not None or 'tanh'")
+        self.outputs, self.squash = outputs, squash
+        size = _flat_size(in_size, planes, conv)
+        mlp: list[nn.Module] = (
+            [nn.Linear(size, hidden), nn.ReLU(), nn.Linear(hidden, outputs)]
+            if hidden
+            else [nn.Linear(size, outputs)]
+        )
+        self.layers = nn.Sequential(*_conv_stem(planes, conv), *mlp)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         value = self.layers(features)
+        if self.squash == "tanh":
+            value = torch.tanh(value)
         return value.squeeze(-1) if self.outputs == 1 else value
+
+
+def _conv_stem(planes: tuple[int, ...] | None, conv: int) -> list[nn.Module]:
+    """conv1x1 to `conv` planes, batch norm, ReLU, flatten: a head's start on planes (nothing on vectors)."""
+    if planes is None:
+        if conv:
+            raise ValueError("a head's conv needs planes; this encoder gives a vector")
+        return []
+    if not conv:
+        raise ValueError("a head on planes needs conv > 0 (the 1x1 filters before its linear layer)")
+    return [nn.Conv2d(planes[0], conv, 1, bias=False), nn.BatchNorm2d(conv), nn.ReLU(), nn.Flatten()]
+
+
+def _flat_size(in_size: int, planes: tuple[int, ...] | None, conv: int) -> int:
+    return in_size if planes is None else conv * planes[1] * planes[2]
 
 
 class PointerHead(nn.Module):
