@@ -8,26 +8,35 @@ a greedy check of the current network both reach the env's reward threshold).
 On turn-based games the learner plays one seat of `OpponentEnv` against a fixed
 opponent (random by default) or against its own current network (`--opponent self`); legal-action masks
 apply to the greedy choice, to exploration and to the bootstrapped target.
+
+The Q-network is a spec network (agents/nets/spec.py): `--net mlp` (the flattened observation through
+`--hidden-sizes`) or `--net resnet` (board planes (C, H, W) through a residual tower), then a value head
+of one output per action. Checkpoints keep the network's spec under "net" and play with it whatever the
+flags say later; a checkpoint from before specs (an `agents.nets.mlp.MLP`, weights `layers.N.*`) loads
+through `upgrade_legacy_checkpoint` with the same Q-values.
 """
 
 from __future__ import annotations
 
 import collections
 import copy
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from agents.buffers import ReplayBuffer
-from agents.nets.mlp import MLP, mask_logits
+from agents.nets.mlp import mask_logits
+from agents.nets.spec import SpecNetwork, complete_spec, network_from_checkpoint
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.schedules import linear_schedule
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
 from envs import is_game, refuse_position_actions
 from envs.encoding import encoder_for, legal_mask
+from envs.errors import UsageError
 from envs.spaces import flatten_observation
 from envs.turn_based import OpponentEnv
 
@@ -40,8 +49,19 @@ class Config(TrainConfig):
     """environment: a gymnasium id with Discrete actions, an OpenSpiel game string, or module:factory"""
     steps: int = 100_000
     """environment steps to train for in total (the learner's moves, in games)"""
+    net: Literal["mlp", "resnet"] = "mlp"
+    """the Q-network's trunk: mlp (the flattened observation through --hidden-sizes) or resnet (board planes
+    (C, H, W) through a residual tower: --resnet-channels, --resnet-blocks, --resnet-out-size); then one
+    linear output per action"""
     hidden_sizes: tuple[int, ...] = (128, 128)
-    """hidden layer sizes of the Q-network's MLP"""
+    """hidden layer sizes of the Q-network's MLP (--net mlp)"""
+    resnet_channels: int = 16
+    """filters of each 3x3 convolution of the residual tower (--net resnet; the defaults are sized for a
+    small CPU: about 10 ms a gradient step of 64 positions of connect four on one core)"""
+    resnet_blocks: int = 1
+    """residual blocks after the tower's stem (--net resnet)"""
+    resnet_out_size: int = 64
+    """width of the ReLU layer between the flattened tower and the Q-values (--net resnet)"""
     learning_rate: float = 2.3e-3
     """Adam learning rate at the start"""
     final_learning_rate_fraction: float = 0.0
@@ -90,12 +110,88 @@ class Config(TrainConfig):
     """write the replay buffer beside the checkpoint so --resume continues exactly"""
 
 
-SHAPE_FIELDS = ("hidden_sizes",)
+SHAPE_FIELDS = ("net", "hidden_sizes", "resnet_channels", "resnet_blocks", "resnet_out_size")
 
 
-def make_q_network(env: Any, config: Config) -> torch.nn.Module:
-    """An MLP from the (flattened) observation to one Q-value per action."""
-    return MLP(int(np.prod(observation_shape(env))), config.hidden_sizes, num_actions(env))
+class QNetwork(SpecNetwork):
+    """A `SpecNetwork` whose value head has one output per action; calling it gives the Q-values [B, A]."""
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        q = super().forward(obs).value
+        return q.unsqueeze(-1) if q.dim() == 1 else q  # the value head squeezes a single output
+
+
+def mlp_spec(hidden_sizes: tuple[int, ...] | list[int], actions: int) -> dict[str, Any]:
+    """The network of `--net mlp`: MLP(in, hidden[:-1], hidden[-1]) and ReLU, then a linear layer to the
+    Q-values (the layers of the MLP(in, hidden, actions) that DQN used before specs)."""
+    hidden = [int(h) for h in hidden_sizes]
+    return {
+        "encoder": {"kind": "mlp", "hidden_sizes": hidden[:-1], "out_size": hidden[-1]},
+        "heads": {"value": {"outputs": actions}},
+    }
+
+
+def q_network_spec(config: Config, obs_shape: tuple[int, ...], actions: int) -> dict[str, Any]:
+    """The spec `config` asks for; a size that does not fit the observation is a UsageError."""
+    if config.net == "mlp":
+        if not config.hidden_sizes or min(config.hidden_sizes) < 1:
+            raise UsageError("--net mlp needs at least one --hidden-sizes, each at least 1")
+        return mlp_spec(config.hidden_sizes, actions)
+    if len(obs_shape) != 3:
+        raise UsageError(
+            f"--net resnet needs board planes (C, H, W), but {config.env}'s observation has shape "
+            f"{tuple(obs_shape)}; use --net mlp"
+        )
+    if min(config.resnet_channels, config.resnet_blocks + 1, config.resnet_out_size) < 1:
+        raise UsageError("--resnet-channels and --resnet-out-size must be at least 1, --resnet-blocks 0+")
+    encoder = {
+        "kind": "resnet",
+        "channels": config.resnet_channels,
+        "blocks": config.resnet_blocks,
+        "out_size": config.resnet_out_size,
+    }
+    return {"encoder": encoder, "heads": {"value": {"outputs": actions}}}
+
+
+def make_q_network(env: Any, config: Config) -> QNetwork:
+    """The Q-network of `config` for `env`: observation -> one Q-value per action."""
+    obs_shape, actions = observation_shape(env), num_actions(env)
+    return QNetwork(q_network_spec(config, obs_shape, actions), obs_shape, actions)
+
+
+def upgrade_legacy_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint from before specs (no "net"; an MLP's weights `layers.N.*`) as one of now: its spec
+    from `config["hidden_sizes"]` under "net", and its model's (and target's) weights under the spec
+    network's names. A checkpoint that has "net" comes back as it is."""
+    if "net" in checkpoint:
+        return checkpoint
+    hidden = list(checkpoint["config"]["hidden_sizes"])
+    last = checkpoint["model"].get(f"layers.{2 * len(hidden)}.weight")
+    if not hidden or last is None:
+        raise UsageError("this DQN checkpoint has no network spec ('net') and no MLP of its hidden_sizes")
+    upgraded = {**checkpoint, "net": complete_spec(mlp_spec(hidden, int(last.shape[0])))}
+    for key in ("model", "target"):
+        if key in checkpoint:
+            upgraded[key] = _upgrade_mlp_weights(checkpoint[key], len(hidden))
+    return upgraded
+
+
+def _upgrade_mlp_weights(state: dict[str, torch.Tensor], hidden_layers: int) -> dict[str, torch.Tensor]:
+    """MLP(in, hidden, A)'s `layers.2k.*` (Linear k): the hidden ones to `encoder.0.layers.2k.*`, the last
+    to `value_head.layers.0.*`."""
+    renamed = {}
+    for name, tensor in state.items():
+        index, rest = re.fullmatch(r"layers\.(\d+)\.(.+)", name).groups()
+        if int(index) // 2 < hidden_layers:
+            renamed[f"encoder.0.layers.{index}.{rest}"] = tensor
+        else:
+            renamed[f"value_head.layers.0.{rest}"] = tensor
+    return renamed
+
+
+def _legacy_network(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    upgraded = upgrade_legacy_checkpoint(checkpoint)
+    return upgraded["net"], upgraded["model"]
 
 
 class SelfPlayOpponent:
@@ -135,7 +231,8 @@ def epsilon_greedy(
 
 
 def q_network_out_size(q_network: torch.nn.Module) -> int:
-    return q_network.layers[-1].out_features
+    """How many Q-values (actions) the network gives."""
+    return q_network.num_actions
 
 
 class NStepWindow:
@@ -234,13 +331,21 @@ def td_loss(
 def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """Train a Q-network on `env`; returns the run's summary (folder, checkpoint, final evaluation)."""
     refuse_position_actions(env, "dqn")
+    q_network_spec(config, observation_shape(env), num_actions(env))  # a bad --net fails before anything runs
+    if checkpoint is not None:
+        checkpoint = upgrade_legacy_checkpoint(checkpoint)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     game = is_game(env)
     run = TrainingRun("dqn", config, env, checkpoint, outcome_kind="win_rate" if game else "return")
     q_network = make_q_network(env, config).to(device)
+    if checkpoint is not None and complete_spec(checkpoint["net"]) != q_network.spec:
+        raise UsageError(f"--net and its sizes cannot change on --resume (the run has {checkpoint['net']})")
     optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
     buffer = ReplayBuffer(config.buffer_size, observation_shape(env), num_actions(env))
+    # Batch norm (the resnet's) uses the batch's statistics only in the gradient steps; acting and the
+    # target network use the running ones.
+    q_network.eval()
     target_network = copy.deepcopy(q_network)
     acting_network = q_network if device.type == "cpu" else copy.deepcopy(q_network).cpu()
     window = NStepWindow(config.n_step, config.gamma)
@@ -286,7 +391,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         return obs if game else flatten_observation(env.observation_space, obs)
 
     def save() -> None:
-        payload = {"model": q_network, "optimizer": optimizer, **resumable}
+        payload = {"model": q_network, "net": q_network.spec, "optimizer": optimizer, **resumable}
         run.save(payload, rng, buffer=buffer if config.save_buffer else None)
 
     x: np.ndarray | None = None  # the learner's observation; None until the next episode is reset
@@ -322,6 +427,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             )
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
+            q_network.train()
             for _ in range(config.gradient_steps):
                 sample = buffer.sample(config.batch_size, rng)
                 batch = {k: torch.from_numpy(v).to(device) for k, v in sample.items()}
@@ -330,6 +436,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(q_network.parameters(), config.max_grad_norm)
                 optimizer.step()
+            q_network.eval()
             if acting_network is not q_network:
                 acting_network.load_state_dict(q_network.state_dict())
             if run.step % 100 < config.train_frequency:
@@ -349,9 +456,15 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     return run.summary(**({"stopped_by": solved.reason()} if solved.solved else {}))
 
 
+def load_q_network(checkpoint: dict[str, Any], env: Any) -> QNetwork:
+    """The Q-network of a checkpoint, rebuilt from its own spec ("net"; before specs, its hidden_sizes)."""
+    obs_shape, actions = observation_shape(env), num_actions(env)
+    network = network_from_checkpoint(checkpoint, obs_shape, actions, legacy=_legacy_network)
+    q_network = QNetwork(network.spec, obs_shape, actions)
+    q_network.load_state_dict(network.state_dict())
+    return q_network
+
+
 def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str) -> NetworkPlayer:
     """The greedy player of a DQN checkpoint."""
-    config = Config(hidden_sizes=tuple(checkpoint["config"]["hidden_sizes"]))
-    q_network = make_q_network(env, config)
-    q_network.load_state_dict(checkpoint["model"])
-    return NetworkPlayer(q_network, env, device=device)
+    return NetworkPlayer(load_q_network(checkpoint, env), env, device=device)

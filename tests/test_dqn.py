@@ -234,3 +234,111 @@ def test_only_the_newest_step_checkpoints_are_kept(tmp_path):
 def test_default_dqn_solves_cartpole(tmp_path, seed):
     summary = train(tmp_path, f"solve{seed}", seed=seed, device="cpu", save_buffer=False)
     assert summary["eval_return"] >= 475, summary
+
+
+TINY_RESNET = {"net": "resnet", "resnet_channels": 4, "resnet_blocks": 1, "resnet_out_size": 16}
+
+
+def connect_four_states(count: int, seed: int = 0) -> list:
+    """Positions of random connect four games (a few moves in), each with a move to make."""
+    game, rng, states = envs.make("connect_four"), np.random.default_rng(seed), []
+    while len(states) < count:
+        state = game.new_initial_state()
+        for _ in range(int(rng.integers(0, 12))):
+            if state.is_terminal():
+                break
+            state.apply_action(int(rng.choice(state.legal_actions())))
+        if not state.is_terminal():
+            states.append(state)
+    return states
+
+
+def test_resnet_q_network_trains_on_connect_four(tmp_path):
+    options = {"checkpoint_every": 100, "keep_checkpoints": 0, "eval_episodes": 2, "save_buffer": False}
+    summary = train(tmp_path, "res", env="connect_four", steps=400, learning_starts=150, batch_size=16,
+                    **options, **TINY_RESNET)
+    before = load_checkpoint(tmp_path / "res" / "ckpt" / "step_100.pt")  # no gradient step yet
+    after = load_checkpoint(summary["checkpoint"])
+    assert after["net"]["encoder"] == {"kind": "resnet", "channels": 4, "blocks": 1, "out_size": 16}
+    assert after["net"]["heads"]["value"]["outputs"] == 7
+    changed = [k for k in after["model"] if not torch.equal(before["model"][k], after["model"][k])]
+    assert any(k.startswith("encoder.tower.") for k in changed) and "value_head.layers.0.weight" in changed
+    assert any(k.endswith("running_mean") for k in changed)  # batch norm learned its statistics
+    player = load_checkpoint_player(summary["checkpoint"], envs.make("connect_four"))
+    q = player.network(torch.zeros(3, 5, 6, 7))
+    assert q.shape == (3, 7) and torch.isfinite(q).all()
+
+
+def test_resnet_checkpoint_plays_its_own_network_whatever_the_config_says(tmp_path):
+    summary = train(tmp_path, "rrt", env="connect_four", steps=300, learning_starts=100, batch_size=16,
+                    eval_episodes=2, save_buffer=False, **TINY_RESNET)
+    checkpoint = load_checkpoint(summary["checkpoint"])
+    game = envs.make("connect_four")
+    # The flags of a later run do not decide the network: the checkpoint's "net" does.
+    checkpoint["config"] = {**checkpoint["config"], "net": "mlp", "hidden_sizes": [7], "resnet_channels": 9}
+    player = dqn.load_player(checkpoint, game)
+    again = load_checkpoint_player(summary["checkpoint"], game)
+    assert same_tensors(dict(player.network.state_dict()), checkpoint["model"])
+    states = connect_four_states(40)
+    moves = [player.act(s) for s in states]
+    assert moves == [again.act(s) for s in states]
+    assert all(m in s.legal_actions() for m, s in zip(moves, states, strict=True))
+    assert len(set(moves)) > 1  # the moves come from the network, not one fixed column
+
+
+def test_a_checkpoint_from_before_specs_loads_with_identical_q_values(tmp_path):
+    from agents.checkpoint import save_checkpoint
+    from agents.nets.mlp import MLP
+
+    torch.manual_seed(0)
+    old = MLP(5 * 6 * 7, (24, 12), 7)  # DQN's network before specs; its weights are layers.N.*
+    assert sorted(old.state_dict()) == [f"layers.{i}.{p}" for i in (0, 2, 4) for p in ("bias", "weight")]
+    game = envs.make("connect_four")
+    from envs import identity
+
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, {"algorithm": "dqn", "env": identity(game), "env_spec": "connect_four",
+                           "config": {"env": "connect_four", "hidden_sizes": [24, 12]}, "step": 10,
+                           "model": old.state_dict()})
+    assert "net" not in load_checkpoint(path)
+    player = load_checkpoint_player(str(path), game)
+    obs = torch.from_numpy(np.random.default_rng(1).integers(0, 2, size=(64, 5, 6, 7)).astype(np.float32))
+    with torch.inference_mode():
+        assert torch.equal(player.network(obs), old(obs))
+    from envs.encoding import encoder_for
+
+    encode = encoder_for(game)
+    for state in connect_four_states(20):
+        with torch.inference_mode():
+            q = old(torch.from_numpy(encode(state, state.current_player())).unsqueeze(0))[0].numpy()
+        legal = state.legal_actions()
+        assert player.act(state) == legal[int(np.argmax(q[legal]))]
+
+
+def test_resume_of_a_run_from_before_specs_upgrades_its_networks(tmp_path):
+    first = train(tmp_path, "leg", steps=400, learning_starts=100, hidden_sizes=(16,), eval_episodes=1,
+                  stop_when_solved=False)
+    path = tmp_path / "leg" / "ckpt" / "latest.pt"
+    checkpoint = load_checkpoint(path)
+    old = {k: v for k, v in checkpoint.items() if k != "net"}
+    for key in ("model", "target"):  # back to the names of agents.nets.mlp.MLP(4, (16,), 2)
+        old[key] = {k.replace("encoder.0.layers.", "layers.").replace("value_head.layers.0.", "layers.2."): v
+                    for k, v in checkpoint[key].items()}
+    old["config"] = {k: v for k, v in checkpoint["config"].items() if not k.startswith(("net", "resnet_"))}
+    from agents.checkpoint import save_checkpoint
+
+    save_checkpoint(path, old)
+    config = dqn.Config(resume=first["run_dir"], steps=500, progress=False)
+    config, saved = resume_config(config, dqn.SHAPE_FIELDS)
+    assert dqn.upgrade_legacy_checkpoint(saved)["net"] == checkpoint["net"]
+    second = dqn.train(config, envs.make(config.env), saved)
+    assert second["steps"] == 500 and load_checkpoint(second["checkpoint"])["net"] == checkpoint["net"]
+
+
+def test_net_resnet_on_cartpole_is_a_usage_error():
+    from tests.test_cli import assert_usage_error, run_cli
+
+    result = run_cli("train", "dqn", "--env", "CartPole-v1", "--net", "resnet", "--steps", "10")
+    assert_usage_error(result, "--net resnet", "(4,)")
+    with pytest.raises(envs.errors.UsageError, match="--net resnet"):
+        dqn.make_q_network(envs.make("CartPole-v1"), dqn.Config(net="resnet"))
