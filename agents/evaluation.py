@@ -16,7 +16,8 @@ import envs
 def evaluate_player(player: Any, env: Any, episodes: int, opponent: str = "random", seed: int = 0) -> dict:
     """On a gym env: {episodes, mean_return, std_return}; on a game: {games, win/draw/loss rates, score, ...}.
 
-    A gym env is evaluated on a fresh copy of itself, episode i reset with seed + i.
+    A gym env is evaluated on a fresh copy of itself, episode i reset with seed + i (and the player's
+    `begin_episode()` called first, if it has one).
     """
     if envs.is_game(env):
         from agents.players import make_player
@@ -26,7 +27,7 @@ def evaluate_player(player: Any, env: Any, episodes: int, opponent: str = "rando
         return play_match(env, [player, opponent_player], games=episodes, seed=seed).summary()
     from envs.episodes import run_episodes
 
-    returns = run_episodes(env, player.act, episodes, seed)
+    returns = run_episodes(env, player.act, episodes, seed, begin=getattr(player, "begin_episode", None))
     return {"episodes": episodes, "mean_return": float(np.mean(returns)),
             "std_return": float(np.std(returns))}
 

@@ -49,13 +49,17 @@ class NetworkPlayer:
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
 
-    def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """The network's scores for one input and the legal mask (None on a gym env)."""
+    def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the network sees of one input (a state from its mover's view, or a flattened observation)
+        and the legal mask (None on a gym env)."""
         if self.game is not None:
             obs = encoder_for(self.game)(x, x.current_player())
-            mask = legal_mask(x, self.game.num_distinct_actions())
-        else:
-            obs, mask = flatten_observation(self.space, x), None
+            return obs, legal_mask(x, self.game.num_distinct_actions())
+        return flatten_observation(self.space, x), None
+
+    def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """The network's scores for one input and the legal mask (None on a gym env)."""
+        obs, mask = self.encode(x)
         with torch.inference_mode():
             out = self.network(torch.as_tensor(obs, device=self.device).unsqueeze(0))[0].float().cpu().numpy()
         return out, mask

@@ -9,6 +9,11 @@ up in proportion to the discounted return G_t that followed it, less a learned b
     value_loss   =   mean_t  (G_t - V(s_t))^2
 
 One update follows every `batch_episodes` episodes, with the advantages standardised over the batch.
+
+`--net` picks the networks (the policy's and the baseline's, built alike from a spec, agents/nets/spec.py):
+`mlp` sees the current observation only; `lstm` adds an LSTM core whose state runs through the episode
+(learned on whole episodes, or on `--chunk-length` steps at a time with the state carried); `transformer`
+attends over the last `--context` observations (agents/memory.py keeps what each remembers).
 On a turn-based game the learner sits in one seat of `OpponentEnv` (seats alternate between episodes)
 against `random` (or any player name), against itself, or against a pool of its own past snapshots
 (full checkpoints in the run's `snapshots/` folder, agents/snapshots.py); illegal actions are masked
@@ -18,14 +23,23 @@ out of the softmax when acting, when learning and when playing.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from agents.nets.mlp import MLP, mask_logits
+from agents.memory import EpisodeMemory, step_outputs
+from agents.nets.mlp import mask_logits
+from agents.nets.spec import (
+    SpecNetwork,
+    build_network,
+    mlp_spec,
+    network_from_checkpoint,
+    upgrade_mlp_weights,
+)
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.snapshots import SnapshotStore
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
@@ -45,8 +59,20 @@ class Config(TrainConfig):
 
     steps: int = 500_000
     """environment steps to train for in total (the learner's moves, in games); stops between episodes"""
+    net: Literal["mlp", "lstm", "transformer"] = "mlp"
+    """the networks: 'mlp' (the current observation), 'lstm' (an LSTM core after the MLP, its state carried
+    through the episode) or 'transformer' (attention over the last --context observations)"""
     hidden_sizes: tuple[int, ...] = (128,)
-    """hidden layer sizes of the policy network's MLP (and of the value network's)"""
+    """hidden layer sizes of the MLP (the whole network with --net mlp, the encoder before the LSTM)"""
+    memory_size: int = 64
+    """--net lstm: the LSTM's hidden size; --net transformer: the model width (8 attention heads)"""
+    memory_layers: int = 1
+    """--net lstm: LSTM layers; --net transformer: encoder layers"""
+    context: int = 8
+    """--net transformer: how many of the latest observations (the current one included) it attends over"""
+    chunk_length: int = 0
+    """--net lstm: learn on chunks of this many steps, the state carried between them without gradient
+    (0: backpropagate through whole episodes)"""
     learning_rate: float = 0.005
     """Adam learning rate of the policy network"""
     value_learning_rate: float = 0.005
@@ -86,25 +112,41 @@ class Config(TrainConfig):
 
 
 # Options that change the networks' shapes: refused on --resume.
-SHAPE_FIELDS = ("hidden_sizes", "baseline")
+SHAPE_FIELDS = ("net", "hidden_sizes", "memory_size", "memory_layers", "context", "baseline")
 
 
 # ---------------------------------------------------------------------------------------------------
 # The networks: a policy with one logit per action, and a value network for the baseline.
 
 
-def make_networks(env: Any, config: Config) -> tuple[nn.Module, nn.Module | None]:
-    obs_size = int(np.prod(observation_shape(env)))
-    policy = MLP(obs_size, config.hidden_sizes, num_actions(env))
-    value = MLP(obs_size, config.hidden_sizes, 1) if config.baseline else None
+def network_spec(config: Config, head: str) -> dict[str, Any]:
+    """The spec of the policy network (`head` 'policy') or of the baseline ('value') for `--net`."""
+    if config.net == "mlp":
+        return mlp_spec(config.hidden_sizes, head)  # the network of before specs, weight for weight
+    if config.net == "lstm":
+        spec = mlp_spec(config.hidden_sizes, head)
+        spec["core"] = {"kind": "lstm", "hidden_size": config.memory_size, "num_layers": config.memory_layers}
+        return spec
+    encoder = {"kind": "transformer", "d_model": config.memory_size, "num_layers": config.memory_layers,
+               "positions": True}
+    return {"encoder": encoder, "heads": {head: {}}}
+
+
+def network_input_shape(env: Any, net: str, context: int) -> tuple[int, ...]:
+    """What the network reads: the observation, or for the transformer a window of `context` of them."""
+    shape = observation_shape(env)
+    return (context, int(np.prod(shape))) if net == "transformer" else shape
+
+
+def make_networks(env: Any, config: Config) -> tuple[SpecNetwork, SpecNetwork | None]:
+    if config.net not in ("mlp", "lstm", "transformer"):
+        raise UsageError(f"--net {config.net!r} is not one of mlp, lstm, transformer")
+    if config.context < 1 or config.chunk_length < 0:
+        raise UsageError("--context must be at least 1 and --chunk-length at least 0")
+    shape = network_input_shape(env, config.net, config.context)
+    policy = build_network(network_spec(config, "policy"), shape, num_actions(env))
+    value = build_network(network_spec(config, "value"), shape, 1) if config.baseline else None
     return policy, value
-
-
-def action_logits(policy: nn.Module, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """The logits of one observation (a CPU network), illegal actions at -inf."""
-    with torch.inference_mode():
-        logits = policy(torch.from_numpy(obs)[None])[0].numpy()
-    return logits if mask is None else np.where(mask, logits, -np.inf)
 
 
 def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> int:
@@ -127,16 +169,18 @@ def discounted_returns(rewards: list[float], gamma: float) -> np.ndarray:
 
 
 def reinforce_loss(
-    policy: nn.Module,
-    value: nn.Module | None,
+    policy: SpecNetwork,
+    value: SpecNetwork | None,
     obs: torch.Tensor,
     actions: torch.Tensor,
     returns: torch.Tensor,
     masks: torch.Tensor | None,
+    lengths: Sequence[int],
     config: Config,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The policy-gradient loss (plus the baseline's MSE) over one batch of steps, and its parts."""
-    logits = policy(obs)
+    """The policy-gradient loss (plus the baseline's MSE) over one batch of whole episodes (their steps one
+    episode after another, `lengths` of them each), and its parts."""
+    logits = step_outputs(policy, obs, lengths, config.chunk_length).policy_logits
     if masks is not None:
         logits = mask_logits(logits, masks)
     log_probs = torch.log_softmax(logits, dim=-1)
@@ -146,7 +190,7 @@ def reinforce_loss(
         plogp = torch.where(masks, plogp, 0.0)
     entropy = -plogp.sum(-1).mean()
     if value is not None:
-        values = value(obs).squeeze(1)
+        values = step_outputs(value, obs, lengths, config.chunk_length).value
         advantages = returns - values.detach()
         value_loss = (returns - values).pow(2).mean()
     else:
@@ -200,7 +244,7 @@ class Batch:
         actions = torch.as_tensor(self.actions, dtype=torch.int64).to(device)
         returns = torch.from_numpy(np.concatenate(self.returns)).to(device)
         masks = torch.from_numpy(np.stack(self.masks)).to(device) if self.masks else None
-        return obs, actions, returns, masks
+        return obs, actions, returns, masks, [len(returns) for returns in self.returns]
 
 
 def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -230,13 +274,14 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     run.restore(rng, model=policy, value=value, optimizer=optimizer, optional=tuple(resumable), **resumable)
     updates = int(checkpoint.get("updates", 0)) if checkpoint is not None else 0
     acting_policy = policy if device.type == "cpu" else copy.deepcopy(policy).cpu()
+    memory = EpisodeMemory(acting_policy)
     train_env = env
     if game:
         train_env = OpponentEnv(env, make_opponent(config, env, acting_policy, pool), seed=config.seed)
         train_env.episodes = run.episodes  # the learner's seat alternates with the episode's index
 
     def save() -> None:
-        payload = {"model": policy, "optimizer": optimizer, "updates": updates}
+        payload = {"model": policy, "net": policy.spec, "optimizer": optimizer, "updates": updates}
         payload |= {"batch": batch, "solved_check": solved}  # `batch` is rebound after each update
         if value is not None:
             payload["value"] = value
@@ -251,12 +296,16 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
             # 1. Play `batch_episodes` whole episodes, sampling each action from the current policy.
             while batch.episodes < config.batch_episodes and not run.should_stop():
                 obs, info = train_env.reset(seed=int(rng.integers(2**31)))
+                memory.reset()
                 rewards: list[float] = []
                 done = False
                 while not done:
                     x = obs if game else flatten_observation(env.observation_space, obs)
                     mask = info["action_mask"] if game else None
-                    action = sample_from_logits(action_logits(acting_policy, x, mask), rng)
+                    logits = memory.outputs(x).policy_logits.numpy()
+                    if mask is not None:
+                        logits = np.where(mask, logits, -np.inf)
+                    action = sample_from_logits(logits, rng)
                     batch.obs.append(x)
                     batch.actions.append(action)
                     if game:
@@ -290,7 +339,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
             for name, part in parts.items():
                 run.log(f"losses/{name}", part)
             if pool is not None and updates % config.snapshot_every == 0:
-                snapshot = run.full_checkpoint({"model": acting_policy})
+                snapshot = run.full_checkpoint({"model": acting_policy, "net": acting_policy.spec})
                 pool.add(f"step_{run.step}", snapshot, network=copy.deepcopy(acting_policy).eval())
             if run.due_for_checkpoint():
                 save()
@@ -315,9 +364,7 @@ def make_pool(config: Config, game: Any, run: TrainingRun) -> SnapshotStore:
     from torch's RNG)."""
 
     def load_network(snapshot: dict[str, Any]) -> nn.Module:
-        network = make_networks(game, config)[0]
-        network.load_state_dict(snapshot["model"])
-        return network.eval()
+        return policy_network(snapshot, game).eval()
 
     saved = run.checkpoint.get("pool", []) if run.checkpoint is not None else []
     pool = SnapshotStore(run.run_dir / "snapshots", capacity=config.pool_size, load_network=load_network)
@@ -365,7 +412,25 @@ class PoolOpponent:
 
 class ReinforcePlayer(NetworkPlayer):
     """A policy network as a player: `act(state)` on a game, `act(obs)` on a gymnasium env, and
-    `policy(state)`, the action probabilities (zero on illegal actions)."""
+    `policy(state)`, the action probabilities (zero on illegal actions). A network with memory remembers
+    the game's or episode's earlier inputs (`reset` or `begin_episode` forgets them), so each call is the
+    next step: `policy` too."""
+
+    def __init__(self, network: SpecNetwork, env: Any, device: str | torch.device = "cpu",
+                 sample: bool = False, seed: int = 0):
+        super().__init__(network, env, device=device, sample=sample, seed=seed)
+        self.memory = EpisodeMemory(self.network)
+
+    def reset(self, game: Any, player_id: int, seed: int) -> None:
+        super().reset(game, player_id, seed)
+        self.memory.reset()
+
+    def begin_episode(self) -> None:
+        self.memory.reset()
+
+    def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        obs, mask = self.encode(x)
+        return self.memory.outputs(obs).policy_logits.float().cpu().numpy(), mask
 
     def policy(self, state: Any) -> np.ndarray:
         logits, mask = self.scores(state)
@@ -385,7 +450,17 @@ def load_player(checkpoint: dict[str, Any], env: Any, device: str = "cpu", **opt
         )
     saved = checkpoint["config"]
     sample = str(options.get("sample", saved.get("play_sampled", False))).lower() in ("1", "true", "yes")
-    config = Config(hidden_sizes=tuple(saved["hidden_sizes"]), baseline=False)
-    policy, _ = make_networks(env, config)
-    policy.load_state_dict(checkpoint["model"])
+    policy = policy_network(checkpoint, env)
     return ReinforcePlayer(policy, env, device=device, sample=sample, seed=int(options.get("seed", 0)))
+
+
+def policy_network(checkpoint: dict[str, Any], env: Any) -> SpecNetwork:
+    """The policy network of a checkpoint (or snapshot), rebuilt from its saved spec; one from before specs
+    holds an MLP's weights, renamed on load."""
+    saved = checkpoint["config"]
+    shape = network_input_shape(env, saved.get("net", "mlp"), int(saved.get("context", 1)))
+
+    def legacy(old: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        return mlp_spec(saved["hidden_sizes"], "policy"), upgrade_mlp_weights(old["model"], "policy")
+
+    return network_from_checkpoint(checkpoint, shape, num_actions(env), legacy=legacy)

@@ -12,6 +12,7 @@ import envs
 from agents import reinforce
 from agents.checkpoint import load_checkpoint
 from agents.evaluation import evaluate_player
+from agents.nets.spec import build_network, mlp_spec
 from agents.players import load_checkpoint_player
 from agents.training import TrainingDiverged, resume_config
 from envs.errors import UsageError
@@ -86,16 +87,14 @@ def test_one_seed_gives_identical_weights(tmp_path, env_spec, opponent):
     assert not same_weights(a["model"], c["model"])
 
 
-class FixedLogits(torch.nn.Module):
-    """A stand-in policy whose logits favour the given actions by a wide margin."""
-
-    def __init__(self, favoured: list[int], num_actions: int):
-        super().__init__()
-        self.logits = torch.zeros(num_actions)
-        self.logits[favoured] = 100.0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits.expand(x.shape[0], -1)
+def fixed_logits(obs_shape: tuple[int, ...], favoured: list[int], num_actions: int) -> torch.nn.Module:
+    """A policy network whose logits are 0, and 100 on the favoured actions, whatever it sees."""
+    network = build_network(mlp_spec([4], "policy"), obs_shape, num_actions)
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.zero_()
+        network.policy_head.layers[0].bias[favoured] = 100.0
+    return network
 
 
 def test_masks_are_respected_when_playing_and_learning(tmp_path):
@@ -105,25 +104,24 @@ def test_masks_are_respected_when_playing_and_learning(tmp_path):
         state.apply_action(action)
     taken = [0, 4, 8]
     for sample in (False, True):
-        player = reinforce.ReinforcePlayer(FixedLogits(taken, 9), game, sample=sample)
+        player = reinforce.ReinforcePlayer(fixed_logits((5, 3, 3), taken, 9), game, sample=sample)
         player.reset(game, 1, seed=0)
         assert all(player.act(state.clone()) not in taken for _ in range(50))
-    probabilities = reinforce.ReinforcePlayer(FixedLogits(taken, 9), game).policy(state)
+    probabilities = reinforce.ReinforcePlayer(fixed_logits((5, 3, 3), taken, 9), game).policy(state)
     assert probabilities[taken].sum() == 0.0 and probabilities.sum() == pytest.approx(1.0)
 
     # The loss sees only the legal actions: uniform logits over 2 legal actions have entropy log 2.
-    policy = torch.nn.Linear(4, 9)
-    torch.nn.init.zeros_(policy.weight)
-    torch.nn.init.zeros_(policy.bias)
+    policy = fixed_logits((4,), [], 9)
     masks = torch.zeros(3, 9, dtype=torch.bool)
     masks[:, [2, 5]] = True
     run_config = reinforce.Config(baseline=False)
     obs, actions, returns = torch.ones(3, 4), torch.tensor([2, 5, 2]), torch.tensor([1.0, -1.0, 0.5])
-    loss, parts = reinforce.reinforce_loss(policy, None, obs, actions, returns, masks, run_config)
+    loss, parts = reinforce.reinforce_loss(policy, None, obs, actions, returns, masks, [3], run_config)
     loss.backward()
     assert parts["entropy"] == pytest.approx(math.log(2))
-    assert torch.isfinite(policy.weight.grad).all()
-    assert policy.bias.grad[[0, 1, 3, 4, 6, 7, 8]].abs().sum() == 0  # no push on illegal logits
+    head = policy.policy_head.layers[0]
+    assert torch.isfinite(head.weight.grad).all()
+    assert head.bias.grad[[0, 1, 3, 4, 6, 7, 8]].abs().sum() == 0  # no push on illegal logits
 
     # Training against itself and a pool of snapshots: OpponentEnv raises on any illegal move.
     summary = reinforce.train(config(tmp_path, "self", env="tic_tac_toe", steps=1_500, opponent="self"), game)
@@ -174,6 +172,7 @@ def test_resume_continues_from_the_saved_step(tmp_path):
     "env_spec,options",
     [
         ("CartPole-v1", {"batch_episodes": 3}),
+        ("CartPole-v1", {"batch_episodes": 3, "net": "lstm", "hidden_sizes": (16,), "memory_size": 16}),
         ("tic_tac_toe", {"batch_episodes": 2, "opponent": "pool", "snapshot_every": 2, "pool_size": 3}),
         ("tic_tac_toe", {"batch_episodes": 2, "opponent": "random"}),
     ],

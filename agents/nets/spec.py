@@ -349,3 +349,24 @@ def network_from_checkpoint(
     network = build_network(spec, obs_shape, num_actions)
     network.load_state_dict(weights)
     return network
+
+
+def mlp_spec(hidden_sizes: Sequence[int], head: str, **head_options: Any) -> dict[str, Any]:
+    """The spec of `agents.nets.mlp.MLP(in, hidden_sizes, out)` as an mlp encoder and one head (`"policy"`,
+    or `"value"` with `outputs`): the network DQN and REINFORCE had before specs."""
+    if not hidden_sizes:
+        raise ValueError("an mlp spec needs at least one hidden layer")
+    encoder = {"kind": "mlp", "hidden_sizes": list(hidden_sizes[:-1]), "out_size": hidden_sizes[-1]}
+    return {"encoder": encoder, "heads": {head: dict(head_options)}}
+
+
+def upgrade_mlp_weights(state: Mapping[str, torch.Tensor], head: str) -> dict[str, torch.Tensor]:
+    """Weights of a plain `MLP` (`layers.N.*`) under `mlp_spec`'s names: its last linear layer becomes the
+    head's (`{head}_head.layers.0.*`), the others the encoder's."""
+    last = max(int(name.split(".")[1]) for name in state)
+    renamed = {}
+    for name, tensor in state.items():
+        _, index, rest = name.split(".", 2)
+        prefix = f"{head}_head.layers.0" if int(index) == last else f"encoder.0.layers.{index}"
+        renamed[f"{prefix}.{rest}"] = tensor
+    return renamed
