@@ -213,3 +213,72 @@ def test_spec_rejects_unknown_kinds_and_keys():
         build_network({"heads": {"q": {}}}, (4,), 2)
     with pytest.raises(ValueError, match="planes"):
         build_network({"encoder": {"kind": "resnet"}}, (4,), 2)
+
+
+def all_parameters_get_gradient(net: torch.nn.Module) -> list[str]:
+    return [name for name, p in net.named_parameters() if p.grad is None or not (p.grad != 0).any()]
+
+
+@pytest.mark.parametrize("kind", ["resnet_planes", "cells"])
+def test_conv_heads_on_planes_and_cells_as_tokens(kind):
+    """AlphaGo Zero's heads on the tower's planes; a transformer over a board's cells as tokens."""
+    torch.manual_seed(8)
+    if kind == "resnet_planes":
+        spec = {"encoder": {"kind": "resnet", "channels": 4, "blocks": 1, "out_size": 0},
+                "heads": {"policy": {"conv": 2}, "value": {"conv": 1, "hidden": 8, "squash": "tanh"}}}
+    else:
+        spec = {"encoder": {"kind": "transformer", "d_model": 16, "num_layers": 1, "positions": True},
+                "heads": {"policy": {}, "value": {"hidden": 8, "squash": "tanh"}}}
+    net = build_network(spec, (3, 4, 5), 20)
+    out = net(torch.randn(6, 3, 4, 5))
+    assert out.policy_logits.shape == (6, 20) and out.value.shape == (6,)
+    assert out.value.abs().max() <= 1.0
+    (out.policy_logits.sum() + out.value.sum()).backward()
+    assert not all_parameters_get_gradient(net)
+    with pytest.raises(ValueError, match="conv"):
+        build_network({**spec, "heads": {"policy": {}}} if kind == "resnet_planes" else
+                      {**spec, "heads": {"policy": {"conv": 2}}}, (3, 4, 5), 20)
+
+
+COMBINE_SHAPES = {"scalars": (4,), "units": (N, F), "board": (2, 3, 3)}
+COMBINE_SPEC = {
+    "encoder": {"kind": "combine", "parts": {
+        "scalars": {"kind": "mlp", "hidden_sizes": [], "out_size": 8},
+        "units": {"kind": "transformer", "d_model": D, "num_layers": 1},
+        "board": {"kind": "resnet", "channels": 4, "blocks": 1, "out_size": 8},
+    }},
+    "heads": {"policy": {}, "value": {}, "pointer": {"key_size": 8}},
+}
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+def test_combined_encoders_and_the_pointer_head(core):
+    """Scalars, entities and planes in one network; the pointer chooses among the real entities only."""
+    torch.manual_seed(9)
+    net = build_network({**COMBINE_SPEC, "core": CORES[core]}, COMBINE_SHAPES, 3)
+    lead = (3, 4) if core == "lstm" else (12,)
+    obs = {name: torch.randn(*lead, *shape) for name, shape in COMBINE_SHAPES.items()}
+    mask = entity_mask([0, 1, 2, 3, 4, 5] * 2).view(*lead, N)
+    masks = {"units": mask}
+    out = net(obs, entity_mask=masks, pointer_mask=mask)
+    assert out.policy_logits.shape == (*lead, 3) and out.value.shape == lead
+    assert out.pointer_logits.shape == (*lead, N)
+    probabilities = out.pointer_logits.softmax(-1)
+    real_rows = mask.any(-1)
+    assert (probabilities[~mask & real_rows.unsqueeze(-1)] == 0).all()  # masked entities: probability 0
+    assert torch.isfinite(out.pointer_logits).all() and torch.isfinite(out.value).all()
+    (out.policy_logits.sum() + out.value.sum() + (probabilities * torch.arange(N)).sum()).backward()
+    assert not all_parameters_get_gradient(net)
+    # a padded entity's features change nothing
+    changed = {**obs, "units": torch.where(mask.unsqueeze(-1), obs["units"], torch.randn_like(obs["units"]))}
+    with torch.no_grad():
+        a, b = net(obs, entity_mask=masks), net(changed, entity_mask=masks)
+    torch.testing.assert_close(a.policy_logits, b.policy_logits)
+    torch.testing.assert_close(a.pointer_logits, b.pointer_logits)
+    # the spec alone (through JSON) rebuilds it
+    rebuilt = build_network(json.loads(json.dumps(net.spec)), COMBINE_SHAPES, 3)
+    rebuilt.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(obs, entity_mask=masks).value, a.value)
+    with pytest.raises(ValueError, match="dict observation"):
+        build_network(COMBINE_SPEC, (4,), 3)
