@@ -7,9 +7,10 @@ reader thread of the learner as fast as the actors fill it. Processes start with
 start method (league/workers.py: forkserver or spawn, never fork). An actor that dies stops the run with
 its learner's checkpoint saved (`ActorFailed`); finished games already received are kept.
 
-`target(config, seed, shared_weights, version, lock, examples, stop)` is the actor's main function, a
-module-level function (it is sent by name): it loads `shared_weights` whenever `version` changes and puts
-`(finished games, simulations per second)` on `examples` until `stop` is set.
+`target(config, seed, spec, shared_weights, version, lock, examples, stop)` is the actor's main function, a
+module-level function (it is sent by name): it builds its network from `spec` (the learner's network's
+`spec`, plain data), loads `shared_weights` whenever `version` changes and puts `(finished games,
+simulations per second)` on `examples` until `stop` is set.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Actors:
                 args=(
                     config,
                     seed + 1000 * (k + 1),
+                    getattr(network, "spec", None),
                     self.shared,
                     self.version,
                     self.lock,

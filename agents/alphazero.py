@@ -18,6 +18,11 @@ position played, whoever plays them: this process (`--workers 0`, deterministic 
 processes (`--workers K`) that receive the learner's weights every `publish_every` gradient steps. On a
 GPU the learner and the evaluator run in bfloat16 autocast (`--amp`). `--steps` counts moves played.
 
+The network comes from a spec (agents/nets/spec.py): `--net resnet` is AlphaGo Zero's (a residual tower
+with conv heads on board planes, an MLP trunk on flat observations), `--net transformer` reads the board's
+cells as tokens with learned position embeddings. The completed spec is saved in every checkpoint and
+snapshot ("net"), so a checkpoint plays, and the actors play, with the network it was trained with.
+
 Evaluations play the latest network against `mcts:N` and against the earlier snapshots (one is taken at
 each evaluation); all those games give every snapshot an Elo rating (league/elo.py, `mcts:N` at 0),
 written to TensorBoard and to `elo.json` in the run folder (`bench/plot_elo.py` draws the curve).
@@ -37,7 +42,7 @@ import queue
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyspiel
@@ -47,7 +52,14 @@ import torch.nn.functional as F
 from agents.actors import ActorFailed, Actors
 from agents.buffers import PolicyValueBuffer
 from agents.evaluation import evaluate_player, headline, log_evaluation
-from agents.nets.resnet import PolicyValueNet
+from agents.nets.policy_value import (
+    PolicyValueNet,
+    load_policy_value_net,
+    policy_value_spec,
+    transformer_spec,
+    upgrade_policy_value_weights,
+)
+from agents.nets.spec import complete_spec
 from agents.schedules import cosine_schedule
 from agents.snapshots import SnapshotStore
 from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
@@ -70,6 +82,11 @@ class Config(TrainConfig):
     """a sequential OpenSpiel game string (with a forward model), or module:factory returning one"""
     steps: int = 200_000
     """moves to play in self-play in total (all games together); the learning rate decays over them"""
+    net: Literal["resnet", "transformer"] = "resnet"
+    """the network: resnet (AlphaGo Zero's residual tower and conv heads on board planes: --channels,
+    --blocks, --hidden; an MLP trunk on flat observations) or transformer (the board's cells as tokens with
+    learned position embeddings, mean+max pooled, linear policy and --hidden value heads: --transformer-dim,
+    --transformer-layers, --transformer-heads; board games only)"""
     channels: int | None = None
     """convolution channels of the ResNet tower (default by board size: 32 up to 16 cells, 48 up to 64,
     else 64)"""
@@ -79,6 +96,12 @@ class Config(TrainConfig):
     hidden: int | None = None
     """width of the value head's hidden layer (default 32 / 64 / 128), and of the MLP trunk on flat
     observations (default 128)"""
+    transformer_dim: int = 32
+    """width of each cell token in the transformer (--net transformer)"""
+    transformer_layers: int = 2
+    """transformer layers (--net transformer)"""
+    transformer_heads: int = 4
+    """attention heads of each layer; they divide --transformer-dim (--net transformer)"""
     simulations: int = 50
     """PUCT simulations per move in self-play"""
     games_in_parallel: int = 64
@@ -135,7 +158,8 @@ class Config(TrainConfig):
     """write the replay buffer beside the checkpoint so --resume continues with it"""
 
 
-SHAPE_FIELDS = ("channels", "blocks", "hidden")
+SIZE_FIELDS = ("channels", "blocks", "hidden")  # the resnet's, by board size when unset
+SHAPE_FIELDS = ("net", *SIZE_FIELDS, "transformer_dim", "transformer_layers", "transformer_heads")
 
 
 def default_sizes(game: pyspiel.Game) -> dict[str, int]:
@@ -175,11 +199,40 @@ def with_game_defaults(config: Config, game: pyspiel.Game) -> Config:
     )
 
 
-def make_network(game: pyspiel.Game, config: Config) -> PolicyValueNet:
-    config = with_sizes(config, game)
-    return PolicyValueNet(
-        encoder_for(game).shape, game.num_distinct_actions(), config.channels, config.blocks, config.hidden
-    )
+def network_spec(game: pyspiel.Game, config: Config) -> dict[str, Any]:
+    """The spec of the network `config` asks for on `game` (unset sizes by board size); a user's error for a
+    transformer on a flat observation."""
+    config, shape = with_sizes(config, game), encoder_for(game).shape
+    if config.net == "resnet":
+        return policy_value_spec(shape, config.channels, config.blocks, config.hidden)
+    if len(shape) == 1:
+        raise UsageError(f"--net transformer needs a board (C, H, W); {config.env} has a flat observation")
+    if min(config.transformer_dim, config.transformer_layers) < 1 or config.transformer_heads < 1:
+        raise UsageError("--transformer-dim, --transformer-layers and --transformer-heads must be at least 1")
+    if config.transformer_dim % config.transformer_heads:
+        raise UsageError("--transformer-heads must divide --transformer-dim")
+    sizes = config.transformer_dim, config.transformer_layers, config.transformer_heads
+    return transformer_spec(*sizes, config.hidden)
+
+
+def make_network(game: pyspiel.Game, config: Config, spec: dict[str, Any] | None = None) -> PolicyValueNet:
+    """The network of `spec` (default: the one `config` asks for) for `game`."""
+    spec = network_spec(game, config) if spec is None else spec
+    return PolicyValueNet(spec, encoder_for(game).shape, game.num_distinct_actions())
+
+
+def legacy_network(checkpoint: dict[str, Any], game: pyspiel.Game) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A checkpoint from before specs (no "net"): the spec of its config's sizes and its renamed weights."""
+    saved = checkpoint["config"]
+    sizes = {k: (int(saved[k]) if saved.get(k) is not None else None) for k in SIZE_FIELDS}
+    spec = complete_spec(network_spec(game, Config(**sizes)))
+    return spec, upgrade_policy_value_weights(checkpoint["model"], len(encoder_for(game).shape) == 3)
+
+
+def load_network(checkpoint: dict[str, Any], game: pyspiel.Game) -> PolicyValueNet:
+    """A checkpoint's (or snapshot's) network, rebuilt from its saved spec alone."""
+    shape, actions = encoder_for(game).shape, game.num_distinct_actions()
+    return load_policy_value_net(checkpoint, shape, actions, legacy=lambda c: legacy_network(c, game))
 
 
 def check_game(env: Any) -> pyspiel.Game:
@@ -277,6 +330,7 @@ class SelfPlay:
 def actor_main(
     config: Config,
     seed: int,
+    spec: dict[str, Any],
     shared_weights: dict[str, torch.Tensor],
     version: Any,
     lock: Any,
@@ -292,7 +346,7 @@ def actor_main(
     game = check_game(envs.make(config.env))
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    network = make_network(game, config)
+    network = make_network(game, config, spec)
     seen = -1
     selfplay = SelfPlay(game, NetworkEvaluator(network, game), config, rng)
     while not stop.is_set():
@@ -327,12 +381,18 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """Self-play and learn on `env`; returns the run's summary (folder, checkpoint, final evaluation)."""
     game = check_game(env)
     config = with_game_defaults(config, game)
+    network_spec(game, config)  # a bad --net fails before anything runs
+    if checkpoint is not None and "net" not in checkpoint:  # a run from before specs
+        spec, weights = legacy_network(checkpoint, game)
+        checkpoint = {**checkpoint, "net": spec, "model": weights}
     if config.workers < 0:
         raise UsageError("--workers must be 0 (self-play in this process) or more")
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     run = TrainingRun("alphazero", config, env, checkpoint, outcome_kind="win_rate")
     network = make_network(game, config).to(device)
+    if checkpoint is not None and complete_spec(checkpoint["net"]) != network.spec:
+        raise UsageError(f"--net and its sizes cannot change on --resume (the run has {checkpoint['net']})")
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -347,16 +407,14 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     seconds_before = float(saved.get("training_seconds", 0.0))
     elo = EloTracker(opponent, saved.get("elo"))
 
-    def load_snapshot(snapshot: dict) -> PolicyValueNet:
-        snapshot_network = make_network(game, config)
-        snapshot_network.load_state_dict(snapshot["model"])
-        return snapshot_network
-
-    snapshots = SnapshotStore(run.run_dir / "snapshots", elo.names[1:], load_network=load_snapshot)
+    snapshots = SnapshotStore(
+        run.run_dir / "snapshots", elo.names[1:], load_network=lambda snapshot: load_network(snapshot, game)
+    )
 
     def save() -> None:
         payload = {
             "model": network,
+            "net": network.spec,
             "optimizer": optimizer,
             "train_steps": train_steps,
             "elo": elo.state(),
@@ -372,7 +430,8 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         log_evaluation(run, result, opponent)
         weights = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
         name = f"step_{run.step}"
-        snapshots.add(name, run.full_checkpoint({"model": weights}))  # plays anywhere a checkpoint does
+        # a snapshot is a full checkpoint, its spec included: it plays anywhere a checkpoint does
+        snapshots.add(name, run.full_checkpoint({"model": weights, "net": network.spec}))
         latest = elo.add(name, run.step, seconds_before + run.elapsed())
         elo.record(latest, 0, result)
         for k in range(max(1, latest - config.eval_snapshots), latest):
@@ -487,8 +546,6 @@ def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str)
         raise UsageError(f"alphazero players take sims= and c_puct=, not {', '.join(sorted(unknown))}")
     saved = checkpoint["config"]
     game = check_game(env)
-    sizes = {k: saved.get(k) for k in SHAPE_FIELDS}
-    config = with_sizes(Config(**{k: (int(v) if v is not None else None) for k, v in sizes.items()}), game)
     try:
         simulations = int(options.get("sims", saved.get("eval_simulations", 50)))
         c_puct = float(options.get("c_puct", saved.get("c_puct", 1.25)))
@@ -496,6 +553,4 @@ def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str)
         raise UsageError(f"alphazero player options must be numbers: {options}") from None
     if simulations < 1:
         raise UsageError("sims= must be at least 1")
-    network = make_network(game, config)
-    network.load_state_dict(checkpoint["model"])
-    return puct_player(network, game, simulations, c_puct, device)
+    return puct_player(load_network(checkpoint, game), game, simulations, c_puct, device)

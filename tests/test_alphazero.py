@@ -12,11 +12,14 @@ import envs
 from agents import alphazero
 from agents.buffers import PolicyValueBuffer
 from agents.checkpoint import load_checkpoint
-from agents.nets.resnet import PolicyValueNet, ResNetTower
+from agents.nets.policy_value import PolicyValueNet, policy_value_spec, transformer_spec
+from agents.nets.resnet import ResNetTower
 from agents.players import load_checkpoint_player, make_player
 from agents.schedules import cosine_schedule
 from agents.training import resume_config
+from envs.errors import UsageError
 from envs.symmetries import symmetries_for
+from envs.turn_based import RandomPlayer, play_game
 from search.network_evaluator import NetworkEvaluator
 
 TINY = dict(
@@ -35,6 +38,7 @@ TINY = dict(
     checkpoint_every=10_000,
     device="cpu",
 )
+TRANSFORMER = dict(net="transformer", transformer_dim=16, transformer_layers=1, transformer_heads=2)
 
 
 def train(tmp_path, name: str, **overrides) -> dict:
@@ -51,10 +55,11 @@ def tiny_run(tmp_path_factory) -> dict:
 def test_nets_shapes():
     tower = ResNetTower(5, 8, 2)
     assert tower(torch.zeros(3, 5, 6, 7)).shape == (3, 8, 6, 7)
-    spatial = PolicyValueNet((5, 6, 7), 7, 8, 1, 16)
-    logits, values = spatial(torch.zeros(3, 5, 6, 7))
-    assert logits.shape == (3, 7) and values.shape == (3,) and values.abs().max() <= 1
-    flat = PolicyValueNet((12,), 4, 8, 2, 16)
+    for spec in (policy_value_spec((5, 6, 7), 8, 1, 16), transformer_spec(16, 1, 2, 16)):
+        spatial = PolicyValueNet(spec, (5, 6, 7), 7)
+        logits, values = spatial(torch.rand(3, 5, 6, 7))
+        assert logits.shape == (3, 7) and values.shape == (3,) and values.abs().max() <= 1
+    flat = PolicyValueNet(policy_value_spec((12,), 8, 2, 16), (12,), 4)
     logits, values = flat(torch.zeros(3, 12))
     assert logits.shape == (3, 4) and values.shape == (3,)
 
@@ -150,6 +155,56 @@ def test_resume_restores_network_optimizer_buffer_and_counters(tmp_path):
     assert second["games"] > first["games"]
     with np.load(tmp_path / "r" / "ckpt" / "replay_buffer.npz") as data:
         assert len(data["values"]) > 1.5 * saved_positions  # the saved positions were kept, new ones added
+
+
+def test_transformer_trains_plays_through_make_player_and_eval_and_resumes(tmp_path, capsys):
+    import run
+
+    first = train(tmp_path, "t", steps=320, **TRANSFORMER)
+    checkpoint = load_checkpoint(first["checkpoint"])
+    assert checkpoint["net"]["encoder"]["kind"] == "transformer" and checkpoint["train_steps"] > 0
+    assert checkpoint["net"]["encoder"]["d_model"] == 16 and checkpoint["net"]["encoder"]["positions"]
+    snapshot = load_checkpoint(tmp_path / "t" / "snapshots" / "step_320.pt")  # the final evaluation's
+    assert snapshot["net"] == checkpoint["net"]
+    env = envs.make("tic_tac_toe")
+    player = make_player(first["checkpoint"] + ",sims=4", env)
+    assert isinstance(player.evaluator.network.encoder.encoder.positions, torch.nn.Embedding)
+    record = play_game(env, [player, RandomPlayer(0)], seed=0)
+    assert sorted(record.returns) in ([-1.0, 1.0], [0.0, 0.0])
+    assert run.main(["eval", first["checkpoint"] + ",sims=4", "--episodes", "2", "--json"]) == 0
+    assert '"games": 2' in capsys.readouterr().out
+    # resumed without the transformer flags: the run's own network (the saved config), and more steps
+    second = train(tmp_path, "t2", steps=480, resume=str(tmp_path / "t"))
+    resumed = load_checkpoint(second["checkpoint"])
+    assert resumed["net"] == checkpoint["net"] and resumed["train_steps"] > checkpoint["train_steps"]
+    with pytest.raises(UsageError, match="transformer-dim cannot change"):
+        train(tmp_path, "t3", steps=640, resume=str(tmp_path / "t"), transformer_dim=8)
+
+
+def test_transformer_needs_a_board_and_fitting_sizes():
+    with pytest.raises(UsageError, match="flat observation"):
+        alphazero.network_spec(pyspiel.load_game("kuhn_poker"), alphazero.Config(net="transformer"))
+    with pytest.raises(UsageError, match="divide"):
+        config = alphazero.Config(**{**TRANSFORMER, "transformer_heads": 3})
+        alphazero.network_spec(pyspiel.load_game("tic_tac_toe"), config)
+
+
+def test_a_run_from_before_specs_resumes_with_its_weights_renamed(tmp_path):
+    first = train(tmp_path, "old", steps=320)
+    path = Path(first["checkpoint"])
+    checkpoint = torch.load(path, weights_only=True)
+    new = checkpoint["model"]
+    old_names = {  # the names of the network before specs (agents/nets/resnet.py's PolicyValueNet)
+        k.replace("encoder.tower.", "trunk.").replace("_head.layers.", "_head."): v for k, v in new.items()
+    }
+    del checkpoint["net"]
+    torch.save({**checkpoint, "model": old_names}, path)
+    player = load_checkpoint_player(str(path), envs.make("tic_tac_toe"))
+    assert all(torch.equal(v, player.evaluator.network.state_dict()[k]) for k, v in new.items())
+    second = train(tmp_path, "again", steps=480, resume=str(tmp_path / "old"))
+    resumed = load_checkpoint(second["checkpoint"])
+    assert resumed["net"]["encoder"]["kind"] == "resnet"
+    assert resumed["train_steps"] > checkpoint["train_steps"]
 
 
 def test_refuses_a_game_that_is_not_sequential():
