@@ -143,7 +143,7 @@ def q_network_spec(config: Config, obs_shape: tuple[int, ...], actions: int) -> 
             f"{tuple(obs_shape)}; use --net mlp"
         )
     if min(config.resnet_channels, config.resnet_blocks + 1, config.resnet_out_size) < 1:
-        raise UsageError("--resnet-channels and --resnet-out-size must be at least 1, --resnet-blocks 0+")
+        raise UsageError("--resnet-channels and --resnet-out-size must be positive, --resnet-blocks >= 0")
     encoder = {
         "kind": "resnet",
         "channels": config.resnet_channels,
@@ -331,16 +331,17 @@ def td_loss(
 def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """Train a Q-network on `env`; returns the run's summary (folder, checkpoint, final evaluation)."""
     refuse_position_actions(env, "dqn")
-    q_network_spec(config, observation_shape(env), num_actions(env))  # a bad --net fails before anything runs
-    if checkpoint is not None:
+    spec = complete_spec(q_network_spec(config, observation_shape(env), num_actions(env)))
+    if checkpoint is not None:  # (a bad --net fails before the run writes anything)
         checkpoint = upgrade_legacy_checkpoint(checkpoint)
+        if complete_spec(checkpoint["net"]) != spec:
+            encoder = checkpoint["net"]["encoder"]
+            raise UsageError(f"--net and its sizes cannot change on --resume (the run's encoder: {encoder})")
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     game = is_game(env)
     run = TrainingRun("dqn", config, env, checkpoint, outcome_kind="win_rate" if game else "return")
     q_network = make_q_network(env, config).to(device)
-    if checkpoint is not None and complete_spec(checkpoint["net"]) != q_network.spec:
-        raise UsageError(f"--net and its sizes cannot change on --resume (the run has {checkpoint['net']})")
     optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
     buffer = ReplayBuffer(config.buffer_size, observation_shape(env), num_actions(env))
     # Batch norm (the resnet's) uses the batch's statistics only in the gradient steps; acting and the

@@ -1,6 +1,7 @@
 """DQN: it learns on a tiny case, a checkpoint round-trips, one seed repeats, resume continues (exactly,
 from the end of an episode), masks hold."""
 
+import dataclasses
 import signal
 
 import numpy as np
@@ -68,6 +69,9 @@ def test_resume_continues_from_the_saved_step(tmp_path):
 
     config, checkpoint = resume_config(config, dqn.SHAPE_FIELDS)
     assert checkpoint["step"] == 800 and config.hidden_sizes == (32,) and config.steps == 1600
+    for changed in ({"net": "resnet"}, {"resnet_blocks": 3}):
+        with pytest.raises(envs.errors.UsageError, match="cannot change on --resume"):
+            resume_config(dqn.Config(resume=first["run_dir"], **changed), dqn.SHAPE_FIELDS)
     second = dqn.train(config, envs.make(config.env), checkpoint)
     assert second["steps"] == 1600 and load_checkpoint(second["checkpoint"])["step"] == 1600
 
@@ -331,6 +335,8 @@ def test_resume_of_a_run_from_before_specs_upgrades_its_networks(tmp_path):
     config = dqn.Config(resume=first["run_dir"], steps=500, progress=False)
     config, saved = resume_config(config, dqn.SHAPE_FIELDS)
     assert dqn.upgrade_legacy_checkpoint(saved)["net"] == checkpoint["net"]
+    with pytest.raises(envs.errors.UsageError, match="cannot change on --resume"):  # its config lacks "net"
+        dqn.train(dataclasses.replace(config, hidden_sizes=(8,)), envs.make(config.env), saved)
     second = dqn.train(config, envs.make(config.env), saved)
     assert second["steps"] == 500 and load_checkpoint(second["checkpoint"])["net"] == checkpoint["net"]
 
