@@ -7,7 +7,12 @@ Meant for a machine with a CUDA GPU (it prints what it can on a CPU-only one):
 3. a bf16-autocast training step of the Q-network loss stays finite and close to fp32;
 4. batched PUCT over 256 connect_four games with the network evaluating leaves on the GPU;
 5. AlphaZero trains on connect_four with --device cuda (512 games in parallel, bf16 autocast) and its
-   checkpoint plays on the CPU.
+   checkpoint plays on the CPU;
+6. every network part from a spec (mlp, resnet, resnet planes with conv heads, transformer over entities
+   and over board cells, a combine encoder with the pointer head, each with a feed-forward and an LSTM
+   core where it fits) runs forward and backward in fp32 and in bf16 autocast: finite, the bf16 outputs
+   close to fp32's, and the seconds of one step; and the new learners' CUDA paths train a few steps
+   (REINFORCE --net lstm and transformer, DQN --net resnet, AlphaZero --net transformer).
 
     python bench/gpu_check.py [--out bench/out/gpu_check.json]
 """
@@ -77,15 +82,22 @@ def timed(fn, repeats: int) -> float:
 def check_training(device: str) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name, module, extra in (("dqn", dqn, {"learning_starts": 500}), ("reinforce", reinforce, {})):
+        runs = (
+            ("dqn", dqn, {"learning_starts": 500}),
+            ("reinforce", reinforce, {}),
+            ("reinforce_lstm", reinforce, {"net": "lstm", "env": "docs.examples.masked_cartpole:make_env"}),
+            ("reinforce_transformer", reinforce,
+             {"net": "transformer", "env": "docs.examples.masked_cartpole:make_env"}),
+            ("dqn_resnet", dqn, {"net": "resnet", "env": "connect_four", "learning_starts": 500}),
+        )
+        for name, module, extra in runs:
             config = module.Config(
-                env="CartPole-v1",
+                **{"env": "CartPole-v1", **extra},
                 steps=5000,
                 device=device,
                 progress=False,
                 run_dir=f"{folder}/{name}",
                 eval_episodes=3,
-                **extra,
             )
             start = time.perf_counter()
             summary = module.train(config, envs.make(config.env))
@@ -249,6 +261,92 @@ def check_alphazero(device: str, games: int = 512) -> dict:
     return out
 
 
+def check_network_parts(device: str, batch: int = 256, steps: int = 64) -> list[dict]:
+    """Each spec's forward and backward in fp32 and bf16 autocast: finite, bf16 close to fp32, timed."""
+    from agents.nets.spec import build_network
+
+    n, f = 16, 8
+    mlp = {"kind": "mlp", "hidden_sizes": [128], "out_size": 128}
+    resnet = {"kind": "resnet", "channels": 32, "blocks": 2, "out_size": 128}
+    transformer = {"kind": "transformer", "d_model": 64, "num_layers": 2, "positions": True}
+    combine = {"kind": "combine", "parts": {"scalars": mlp, "units": {**transformer, "positions": False},
+                                            "board": resnet}}
+    cases = [
+        ("mlp", {"encoder": mlp}, (32,)),
+        ("resnet", {"encoder": resnet}, (5, 6, 7)),
+        ("resnet_planes_conv_heads", {"encoder": {**resnet, "out_size": 0},
+                                      "heads": {"policy": {"conv": 2}, "value": {"conv": 1, "hidden": 64}}},
+         (5, 6, 7)),
+        ("transformer_entities", {"encoder": transformer}, (n, f)),
+        ("transformer_cells", {"encoder": transformer}, (5, 6, 7)),
+        ("combine_pointer", {"encoder": combine, "heads": {"policy": {}, "value": {}, "pointer": {}}},
+         {"scalars": (32,), "units": (n, f), "board": (5, 6, 7)}),
+    ]
+    results = []
+    for name, spec, shape in cases:
+        for core in ("feedforward", "lstm"):
+            if core == "lstm" and name == "resnet_planes_conv_heads":
+                continue
+            torch.manual_seed(0)
+            net = build_network({**spec, "core": {"kind": core}}, shape, 7).to(device)
+            lead = (steps, batch // 8) if core == "lstm" else (batch,)
+            shapes = shape if isinstance(shape, dict) else {"obs": shape}
+            obs = {k: torch.randn(*lead, *v, device=device) for k, v in shapes.items()}
+            mask = torch.rand(*lead, n, device=device) < 0.7
+            kwargs = {}
+            if name == "combine_pointer":
+                kwargs = {"entity_mask": {"units": mask}, "pointer_mask": mask}
+            elif name == "transformer_entities":
+                kwargs = {"entity_mask": mask}
+            obs = obs if isinstance(shape, dict) else obs["obs"]
+            runs = {}
+            for precision in ("fp32", "bf16"):
+                logits, finite = part_step(net, obs, kwargs, device, precision == "bf16")
+                args = (net, obs, kwargs, device, precision == "bf16")
+                seconds = timed(lambda args=args: part_step(*args), 5)
+                runs[precision] = (logits, finite, seconds)
+            fp32, bf16 = runs["fp32"][0], runs["bf16"][0]
+            error = float((fp32 - bf16).abs().max() / fp32.abs().max().clamp(min=1e-6))
+            row = {
+                "net": name, "core": core, "device": device, "batch": list(lead),
+                "finite": bool(torch.isfinite(bf16).all()) and runs["fp32"][1] and runs["bf16"][1],
+                "bf16_relative_error": round(error, 4),
+                "fp32_step_ms": round(1000 * runs["fp32"][2], 2),
+                "bf16_step_ms": round(1000 * runs["bf16"][2], 2),
+            }
+            results.append(row)
+            print(f"network parts: {row}", flush=True)
+    return results
+
+
+def part_step(net: nn.Module, obs, kwargs: dict, device: str, bf16: bool) -> tuple[torch.Tensor, bool]:
+    """One forward and backward of a spec network: its logits, and whether every gradient is finite."""
+    net.zero_grad(set_to_none=True)
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+        out = net(obs, **kwargs)
+        loss = out.policy_logits.float().logsumexp(-1).mean() + out.value.float().pow(2).mean()
+        if out.pointer_logits is not None:
+            loss = loss + out.pointer_logits.float().logsumexp(-1).mean()
+    loss.backward()
+    finite = all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+    return out.policy_logits.detach().float(), bool(finite)
+
+
+def check_alphazero_transformer(device: str) -> dict:
+    """AlphaZero --net transformer: a few hundred self-play moves on tic-tac-toe on the device."""
+    from agents import alphazero
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = alphazero.Config(env="tic_tac_toe", net="transformer", steps=2000, device=device,
+                                  progress=False, run_dir=f"{folder}/az", eval_every=0, min_replay=200,
+                                  games_in_parallel=64, simulations=16)
+        start = time.perf_counter()
+        summary = alphazero.train(config, envs.make("tic_tac_toe"))
+        out = {"device": device, "steps": summary["steps"], "seconds": round(time.perf_counter() - start, 1)}
+    print(f"alphazero transformer on {device}: {out}", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "gpu_check.json"))
@@ -267,6 +365,8 @@ def main() -> None:
     report["mixed_precision"] = check_mixed_precision(device)
     report["batched_puct"] = [check_batched_puct(d) for d in (["cpu", "cuda"] if cuda else ["cpu"])]
     report["alphazero"] = check_alphazero(device, games=512 if cuda else 64)
+    report["network_parts"] = check_network_parts(device) if cuda else check_network_parts(device, 32, 8)
+    report["alphazero_transformer"] = check_alphazero_transformer(device)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")

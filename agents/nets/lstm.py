@@ -31,6 +31,9 @@ class LSTMCore(nn.Module):
     def forward(
         self, x: torch.Tensor, state: LSTMState | None = None, starts: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, LSTMState]:
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):  # oneDNN has no bf16 LSTM: run it in fp32
+                return self.forward(x.float(), state, starts)
         steps, batch = x.shape[:2]
         if state is None:
             state = self.initial_state(batch, x.device)
