@@ -13,7 +13,7 @@ Encoders:
   and ReLU; with `out_size: 0` the tower's planes themselves (the heads then need `conv`, AlphaGo Zero's).
 - `transformer`: entities `(N, F)` with an entity mask, or planes `(C, H, W)` read as `H * W` cell tokens of
   `C` features; `agents.nets.transformer.EntityEncoder`'s pooled vector (`positions`: learned position
-  embeddings, for sequences and board cells).
+  embeddings, for sequences and board cells; `pool`: "mean_max", or "last" for the newest of a window).
 - `combine`: several encoders over the parts of a dict observation (`"parts": {name: encoder spec}`,
   `obs_shape` a dict of shapes), their features concatenated (scalars + entities + planes).
 
@@ -46,7 +46,14 @@ from agents.nets.transformer import EntityEncoder
 ENCODER_DEFAULTS: dict[str, dict[str, Any]] = {
     "mlp": {"hidden_sizes": [64], "out_size": 64},
     "resnet": {"channels": 32, "blocks": 2, "out_size": 64},
-    "transformer": {"d_model": 64, "num_layers": 2, "num_heads": 8, "ff_size": None, "positions": False},
+    "transformer": {
+        "d_model": 64,
+        "num_layers": 2,
+        "num_heads": 8,
+        "ff_size": None,
+        "positions": False,
+        "pool": "mean_max",
+    },
     "combine": {"parts": {}},
 }
 CORE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -143,7 +150,7 @@ class CellTokens(nn.Module):
     def __init__(self, encoder: EntityEncoder):
         super().__init__()
         self.encoder = encoder
-        self.out_size = encoder.out_size
+        self.out_size, self.d_model = encoder.out_size, encoder.d_model
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encoder(x.flatten(2).transpose(1, 2), mask)
@@ -184,6 +191,7 @@ def _make_encoder(enc: dict[str, Any], obs_shape: ObsShape) -> nn.Module:
         num_heads=enc["num_heads"],
         ff_size=enc["ff_size"],
         max_positions=count if enc["positions"] else None,
+        pool=enc["pool"],
     )
     return CellTokens(transformer) if len(shape) == 3 else transformer
 
@@ -266,7 +274,7 @@ class SpecNetwork(nn.Module):
         parts = self.encoder.parts.values() if isinstance(self.encoder, CombineEncoder) else [self.encoder]
         for part in parts:
             if _is_entities(part):
-                return part.out_size // 2
+                return part.d_model
         return None
 
     def initial_state(self, batch: int, device: torch.device | str | None = None) -> LSTMState | None:

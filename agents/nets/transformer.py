@@ -1,7 +1,8 @@
 """A transformer encoder over a padded set (or sequence) of entities, with its mask.
 
 `EntityEncoder`: entities `[B, N, F]` and a mask `[B, N]` (True = a real entity) -> per-entity outputs
-`[B, N, D]` and a pooled vector `[B, 2 D]` (the masked mean and the masked max, concatenated). A linear
+`[B, N, D]` and a pooled vector `[B, 2 D]` (the masked mean and the masked max, concatenated), or with
+`pool="last"` the last entity's output `[B, D]` (a window of observations read at its newest step). A linear
 embedding, optional learned position embeddings (for sequences, or board cells as tokens), then
 `nn.TransformerEncoder` of pre-norm `nn.TransformerEncoderLayer`s with a final LayerNorm; padded entities
 are keys no real entity attends to (`src_key_padding_mask`), and their outputs are zero.
@@ -33,12 +34,18 @@ class EntityEncoder(nn.Module):
         ff_size: int | None = None,
         dropout: float = 0.0,
         max_positions: int | None = None,
+        pool: str = "mean_max",
     ):
         super().__init__()
+        if pool not in ("mean_max", "last"):
+            raise ValueError(f"transformer pool {pool!r} is not 'mean_max' or 'last'")
         self.d_model = d_model
-        self.out_size = 2 * d_model
+        self.pool = pool
+        self.out_size = 2 * d_model if pool == "mean_max" else d_model
         self.embed = nn.Linear(in_features, d_model)
         self.positions = nn.Embedding(max_positions, d_model) if max_positions else None
+        if self.positions is not None:  # small, as BERT and GPT do: N(0, 1) drowns the entities' features
+            nn.init.normal_(self.positions.weight, std=0.02)
         layer = nn.TransformerEncoderLayer(
             d_model,
             num_heads,
@@ -69,6 +76,8 @@ class EntityEncoder(nn.Module):
         x = self.layers(x, src_key_padding_mask=padding)
         real = mask.unsqueeze(-1)
         outputs = x * real
+        if self.pool == "last":
+            return outputs, outputs[:, -1]
         counts = real.sum(dim=1).clamp(min=1)
         mean = outputs.sum(dim=1) / counts
         maximum = x.masked_fill(~real, torch.finfo(x.dtype).min).amax(dim=1)
