@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import copy
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,7 +29,13 @@ import torch.nn.functional as F
 
 from agents.buffers import ReplayBuffer
 from agents.nets.mlp import mask_logits
-from agents.nets.spec import SpecNetwork, complete_spec, network_from_checkpoint
+from agents.nets.spec import (
+    SpecNetwork,
+    complete_spec,
+    mlp_spec,
+    network_from_checkpoint,
+    upgrade_mlp_weights,
+)
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.schedules import linear_schedule
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
@@ -121,22 +126,12 @@ class QNetwork(SpecNetwork):
         return q.unsqueeze(-1) if q.dim() == 1 else q  # the value head squeezes a single output
 
 
-def mlp_spec(hidden_sizes: tuple[int, ...] | list[int], actions: int) -> dict[str, Any]:
-    """The network of `--net mlp`: MLP(in, hidden[:-1], hidden[-1]) and ReLU, then a linear layer to the
-    Q-values (the layers of the MLP(in, hidden, actions) that DQN used before specs)."""
-    hidden = [int(h) for h in hidden_sizes]
-    return {
-        "encoder": {"kind": "mlp", "hidden_sizes": hidden[:-1], "out_size": hidden[-1]},
-        "heads": {"value": {"outputs": actions}},
-    }
-
-
 def q_network_spec(config: Config, obs_shape: tuple[int, ...], actions: int) -> dict[str, Any]:
     """The spec `config` asks for; a size that does not fit the observation is a UsageError."""
     if config.net == "mlp":
         if not config.hidden_sizes or min(config.hidden_sizes) < 1:
             raise UsageError("--net mlp needs at least one --hidden-sizes, each at least 1")
-        return mlp_spec(config.hidden_sizes, actions)
+        return mlp_spec(config.hidden_sizes, "value", outputs=actions)
     if len(obs_shape) != 3:
         raise UsageError(
             f"--net resnet needs board planes (C, H, W), but {config.env}'s observation has shape "
@@ -169,24 +164,11 @@ def upgrade_legacy_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
     last = checkpoint["model"].get(f"layers.{2 * len(hidden)}.weight")
     if not hidden or last is None:
         raise UsageError("this DQN checkpoint has no network spec ('net') and no MLP of its hidden_sizes")
-    upgraded = {**checkpoint, "net": complete_spec(mlp_spec(hidden, int(last.shape[0])))}
+    upgraded = {**checkpoint, "net": complete_spec(mlp_spec(hidden, "value", outputs=int(last.shape[0])))}
     for key in ("model", "target"):
         if key in checkpoint:
-            upgraded[key] = _upgrade_mlp_weights(checkpoint[key], len(hidden))
+            upgraded[key] = upgrade_mlp_weights(checkpoint[key], "value")
     return upgraded
-
-
-def _upgrade_mlp_weights(state: dict[str, torch.Tensor], hidden_layers: int) -> dict[str, torch.Tensor]:
-    """MLP(in, hidden, A)'s `layers.2k.*` (Linear k): the hidden ones to `encoder.0.layers.2k.*`, the last
-    to `value_head.layers.0.*`."""
-    renamed = {}
-    for name, tensor in state.items():
-        index, rest = re.fullmatch(r"layers\.(\d+)\.(.+)", name).groups()
-        if int(index) // 2 < hidden_layers:
-            renamed[f"encoder.0.layers.{index}.{rest}"] = tensor
-        else:
-            renamed[f"value_head.layers.0.{rest}"] = tensor
-    return renamed
 
 
 def _legacy_network(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
