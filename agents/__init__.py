@@ -6,5 +6,8 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
     "dqn": ("agents.dqn", "deep Q-network: replay, target net, double-DQN option, masks for games"),
     "reinforce": ("agents.reinforce", "REINFORCE policy gradient with an optional learned baseline"),
     "td-lambda": ("agents.td_lambda", "TD-Gammon: a TD(lambda) value net by self-play, 1-ply/2-ply moves"),
-    "alphazero": ("agents.alphazero", "AlphaZero: one ResNet (policy + value), self-play with batched PUCT"),
+    "alphazero": (
+        "agents.alphazero",
+        "AlphaZero: one policy-value net (ResNet or transformer), batched PUCT self-play",
+    ),
 }

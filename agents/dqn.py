@@ -442,10 +442,9 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
 def load_q_network(checkpoint: dict[str, Any], env: Any) -> QNetwork:
     """The Q-network of a checkpoint, rebuilt from its own spec ("net"; before specs, its hidden_sizes)."""
     obs_shape, actions = observation_shape(env), num_actions(env)
-    network = network_from_checkpoint(checkpoint, obs_shape, actions, legacy=_legacy_network)
-    q_network = QNetwork(network.spec, obs_shape, actions)
-    q_network.load_state_dict(network.state_dict())
-    return q_network
+    return network_from_checkpoint(
+        checkpoint, obs_shape, actions, legacy=_legacy_network, network_class=QNetwork
+    )
 
 
 def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str) -> NetworkPlayer:

@@ -55,12 +55,13 @@ class ValueHead(nn.Module):
             raise ValueError(f"value squash {squash!r} is not None or 'tanh'")
         self.outputs, self.squash = outputs, squash
         size = _flat_size(in_size, planes, conv)
+        stem = _conv_stem(planes, conv)  # built first: the old PolicyValueNet's order, so the same init
         mlp: list[nn.Module] = (
             [nn.Linear(size, hidden), nn.ReLU(), nn.Linear(hidden, outputs)]
             if hidden
             else [nn.Linear(size, outputs)]
         )
-        self.layers = nn.Sequential(*_conv_stem(planes, conv), *mlp)
+        self.layers = nn.Sequential(*stem, *mlp)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         value = self.layers(features)

@@ -72,10 +72,9 @@ def load_policy_value_net(
 ) -> PolicyValueNet:
     """The checkpoint's network as a `PolicyValueNet`: `network_from_checkpoint` (its saved spec "net", or
     `legacy`'s spec and renamed weights for a checkpoint from before specs), weights loaded."""
-    network = network_from_checkpoint(checkpoint, obs_shape, num_actions, legacy=legacy)
-    policy_value = PolicyValueNet(network.spec, obs_shape, num_actions)
-    policy_value.load_state_dict(network.state_dict())
-    return policy_value
+    return network_from_checkpoint(
+        checkpoint, obs_shape, num_actions, legacy=legacy, network_class=PolicyValueNet
+    )
 
 
 def upgrade_policy_value_weights(state: dict[str, torch.Tensor], spatial: bool) -> dict[str, torch.Tensor]:

@@ -343,8 +343,10 @@ def network_from_checkpoint(
     num_actions: int,
     legacy: Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, torch.Tensor]]] | None = None,
     state_key: str = "model",
+    network_class: type[SpecNetwork] = SpecNetwork,
 ) -> SpecNetwork:
-    """The network of a checkpoint, rebuilt from its saved spec (`checkpoint["net"]`) alone, weights loaded.
+    """The network of a checkpoint, rebuilt from its saved spec (`checkpoint["net"]`) alone, weights loaded,
+    as a `network_class` (a `SpecNetwork` whose forward gives what its learner calls it for).
 
     A checkpoint from before specs were saved has no `"net"`: `legacy(checkpoint)` gives its spec and its
     weights renamed to this network's parameters (the upgrade on load)."""
@@ -354,7 +356,7 @@ def network_from_checkpoint(
         spec, weights = legacy(checkpoint)
     else:
         raise ValueError("the checkpoint has no network spec ('net') and no upgrade for its format")
-    network = build_network(spec, obs_shape, num_actions)
+    network = network_class(spec, obs_shape, num_actions)
     network.load_state_dict(weights)
     return network
 
