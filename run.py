@@ -112,6 +112,8 @@ class EvalArgs:
     """print one JSON object as the last line of stdout"""
     device: str = "cpu"
     """where the network runs"""
+    threads: int = 1
+    """torch CPU threads (one is fastest for small networks, as in training)"""
     workers: int = 1
     """on a turn-based game, play the games in this many processes (the players are rebuilt there from their
     names; games are then the same for any number of workers above 1)"""
@@ -119,8 +121,11 @@ class EvalArgs:
 
 def command_eval(argv: list[str]) -> int:
     args = tyro.cli(EvalArgs, args=argv, prog="run.py eval")
-    if args.episodes < 1 or args.workers < 1:
-        raise UsageError("--episodes and --workers must be at least 1")
+    if args.episodes < 1 or args.workers < 1 or args.threads < 1:
+        raise UsageError("--episodes, --workers and --threads must be at least 1")
+    import torch
+
+    torch.set_num_threads(args.threads)
     import envs
     from agents.checkpoint import load_checkpoint
     from agents.evaluation import evaluate_player

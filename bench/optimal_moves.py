@@ -46,7 +46,11 @@ def main() -> None:
     parser.add_argument("player")
     parser.add_argument("--env", default="tic_tac_toe")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (one suits small nets)")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     game = envs.make(args.env)
     solved = solve_exhaustively(game, discount=1.0)
     positions = reachable_positions(game)
