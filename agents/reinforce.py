@@ -253,6 +253,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     if config.batch_episodes < 1 or config.solved_window < 1:
         raise UsageError("--batch-episodes and --solved-window must be at least 1")
     refuse_position_actions(env, ALGORITHM)
+    if checkpoint is not None and "net" not in checkpoint:
+        checkpoint = upgrade_pre_spec_run(checkpoint, config)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     game = is_game(env)
@@ -356,6 +358,18 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         return run.summary(**figures)
     finally:
         run.close()
+
+
+def upgrade_pre_spec_run(checkpoint: dict[str, Any], config: Config) -> dict[str, Any]:
+    """A run saved before specs (MLP weights `layers.N.*`, no "net"), resumed: its weights renamed to the
+    spec networks'. Such a run is an MLP, so another --net is refused."""
+    if config.net != "mlp":
+        raise UsageError("--net cannot change on --resume (the run has 'mlp', from before network specs)")
+    upgraded = {**checkpoint, "net": network_spec(config, "policy")}
+    upgraded["model"] = upgrade_mlp_weights(checkpoint["model"], "policy")
+    if checkpoint.get("value") is not None:
+        upgraded["value"] = upgrade_mlp_weights(checkpoint["value"], "value")
+    return upgraded
 
 
 def make_pool(config: Config, game: Any, run: TrainingRun) -> SnapshotStore:

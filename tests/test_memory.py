@@ -106,3 +106,33 @@ def test_a_checkpoint_from_before_specs_loads_and_plays_the_same(tmp_path):
 def test_bad_network_choices_are_one_line_errors():
     with pytest.raises(UsageError, match="--context"):
         reinforce.make_networks(envs.make("CartPole-v1"), reinforce.Config(net="transformer", context=0))
+
+
+def test_a_run_from_before_specs_resumes_with_its_weights_renamed(tmp_path):
+    """A REINFORCE run saved before specs (MLP names `layers.N.*`, no "net") resumes as an MLP."""
+    from agents.training import resume_config
+
+    env = envs.make("CartPole-v1")
+    options = {"steps": 300, "progress": False, "eval_episodes": 0, "hidden_sizes": (8, 8)}
+    reinforce.train(reinforce.Config(run_dir=str(tmp_path / "run"), **options), env)
+    path = tmp_path / "run" / "ckpt" / "latest.pt"
+    new = load_checkpoint(path)
+
+    def old_names(state: dict) -> dict:  # back to MLP(in, [8, 8], out)'s names
+        return {k.replace("encoder.0.", "").replace("policy_head.layers.0", "layers.4")
+                .replace("value_head.layers.0", "layers.4"): v for k, v in state.items()}
+
+    old = {**new, "model": old_names(new["model"]), "value": old_names(new["value"])}
+    del old["net"]
+    del old["format_version"]
+    save_checkpoint(path, old)
+    given = reinforce.Config(resume=str(tmp_path / "run"), **options)
+    config, checkpoint = resume_config(given, reinforce.SHAPE_FIELDS)
+    reinforce.train(config, env, checkpoint)  # no steps left: it loads, then saves in today's names
+    resumed = load_checkpoint(path)
+    assert resumed["net"] == new["net"]
+    for key in ("model", "value"):
+        assert all(torch.equal(resumed[key][k], new[key][k]) for k in new[key])
+    with pytest.raises(UsageError, match="--net"):
+        lstm = reinforce.Config(resume=str(tmp_path / "run"), net="lstm", **options)
+        reinforce.train(lstm, env, old)
