@@ -90,13 +90,18 @@ BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
 
 
 class _WithReset:
-    """Gives a plug-in player that has only `act` a do-nothing `reset`."""
+    """Gives a plug-in player that has only `act` a do-nothing `reset` (and passes `observe` on)."""
 
     def __init__(self, inner: Any):
         self.inner = inner
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         pass
+
+    def observe(self, state: Any, action: int | None) -> None:
+        observe = getattr(self.inner, "observe", None)
+        if callable(observe):
+            observe(state, action)
 
     def act(self, state: Any) -> int:
         return self.inner.act(state)

@@ -27,6 +27,27 @@ class Player(Protocol):
     def act(self, state: Any) -> int: ...
 
 
+def observers(players: Sequence[Any]) -> list[Callable[[Any, int | None], None]]:
+    """The `observe(state, action)` of each player that has one (a plug-in may have only `act`)."""
+    return [player.observe for player in players if callable(getattr(player, "observe", None))]
+
+
+def perfect_information(game: Any) -> bool:
+    """True when every player sees every action (observers are then told the action itself)."""
+    import pyspiel
+
+    return game.get_type().information == pyspiel.GameType.Information.PERFECT_INFORMATION
+
+
+def inform(watchers: Sequence[Callable[[Any, int | None], None]], state: Any, action: int,
+           perfect: bool) -> None:
+    """Tell every player what was just applied: the action in perfect-information games, None otherwise
+    (each then reads its own information state from `state`, which it must not change)."""
+    told = action if perfect else None
+    for observe in watchers:
+        observe(state, told)
+
+
 class RandomPlayer:
     """Uniform over the legal actions."""
 
@@ -110,10 +131,13 @@ class GameRecord:
 
 
 def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable | None = None) -> GameRecord:
-    """Play one game, `players[i]` in seat i; each player gets a clone of the state to act on."""
+    """Play one game, `players[i]` in seat i; each player gets a clone of the state to act on, and after
+    every action applied (its own, its opponents', chance's) each player that has `observe` is told
+    (`inform`)."""
     rng = np.random.default_rng(seed)
     for seat, player in enumerate(players):
         player.reset(game, seat, seed + 7919 * (seat + 1))
+    watchers, perfect = observers(players), perfect_information(game)
     state = game.new_initial_state()
     record = GameRecord()
     while not state.is_terminal():
@@ -131,6 +155,7 @@ def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable
             on_move(state, action)
         state.apply_action(action)
         record.actions.append(action)
+        inform(watchers, state, action, perfect)
     record.returns = [float(r) for r in state.returns()]
     return record
 
@@ -155,6 +180,7 @@ class OpponentEnv(gymnasium.Env):
         self.episodes = 0
         self.seat = 0
         self.state: Any = None
+        self.watchers, self.perfect = observers([self.opponent]), perfect_information(game)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if seed is not None:
@@ -174,6 +200,7 @@ class OpponentEnv(gymnasium.Env):
         if not self.state.is_terminal() and action not in self.state.legal_actions():
             raise ValueError(f"illegal action {action}")
         self.state.apply_action(int(action))
+        inform(self.watchers, self.state, int(action), self.perfect)
         reward = float(self.state.rewards()[self.seat]) + self._advance()
         terminated = self.state.is_terminal()
         info = {"action_mask": self._mask(), "seat": self.seat}
@@ -190,6 +217,7 @@ class OpponentEnv(gymnasium.Env):
             else:
                 action = self.opponent.act(self.state.clone())
             self.state.apply_action(int(action))
+            inform(self.watchers, self.state, int(action), self.perfect)
             reward += float(self.state.rewards()[self.seat])
         return reward
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 
@@ -104,10 +104,13 @@ class HumanPlayer:
             print(f"{entry!r} is not a legal move; legal: {listing}", file=self.stdout)
 
 
-def _replay(game: Any, history: Sequence[int]) -> Any:
+def _replay(game: Any, history: Sequence[int], after: Callable[[Any, int], None] | None = None) -> Any:
+    """The state after `history`, calling `after(state, action)` after each action."""
     state = game.new_initial_state()
     for action in history:
         state.apply_action(action)
+        if after is not None:
+            after(state, action)
     return state
 
 
@@ -122,15 +125,20 @@ def play_in_terminal(
     """Play one game at the terminal, seat i = `players[i]`; returns the returns. Raises QuitGame on quit."""
     import numpy as np
 
-    from envs.turn_based import sample_chance
+    from envs.turn_based import inform, observers, perfect_information, sample_chance
 
     out = stdout or sys.stdout
     rng = np.random.default_rng(seed)
     humans = [isinstance(p, HumanPlayer) for p in players]
-    for seat, player in enumerate(players):
-        player.reset(game, seat, seed + 7919 * (seat + 1))
-        if humans[seat]:
-            player.show_board = False
+    watchers, perfect = observers(players), perfect_information(game)
+
+    def reset_players() -> None:
+        for seat, player in enumerate(players):
+            player.reset(game, seat, seed + 7919 * (seat + 1))
+            if humans[seat]:
+                player.show_board = False
+
+    reset_players()
     history: list[int] = []
     movers: list[int] = []  # who made each move in `history` (-1: chance)
     state = game.new_initial_state()
@@ -150,7 +158,8 @@ def play_in_terminal(
                 except UndoMove:
                     cut = len(movers) - 1 - movers[::-1].index(mover)  # the human's last move
                     del history[cut:], movers[cut:]
-                    state = _replay(game, history)
+                    reset_players()  # then they follow the game again, from its start
+                    state = _replay(game, history, lambda s, a: inform(watchers, s, a, perfect))
                     print(f"took back player {mover}'s last move and the replies after it", file=out)
                     print(f"\n{state}", file=out)
                     continue
@@ -162,6 +171,7 @@ def play_in_terminal(
                 raise ValueError(f"player {mover} ({names[mover]}) chose illegal action {action}")
             print(f"player {mover} ({names[mover]}) plays {state.action_to_string(mover, action)}", file=out)
         state.apply_action(action)
+        inform(watchers, state, action, perfect)
         history.append(action)
         movers.append(mover)
         print(f"\n{state}", file=out)
