@@ -54,12 +54,11 @@ from agents.buffers import PolicyValueBuffer
 from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.policy_value import (
     PolicyValueNet,
-    load_policy_value_net,
     policy_value_spec,
     transformer_spec,
     upgrade_policy_value_weights,
 )
-from agents.nets.spec import complete_spec
+from agents.nets.spec import complete_spec, network_from_checkpoint
 from agents.schedules import cosine_schedule
 from agents.snapshots import SnapshotStore
 from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
@@ -232,7 +231,9 @@ def legacy_network(checkpoint: dict[str, Any], game: pyspiel.Game) -> tuple[dict
 def load_network(checkpoint: dict[str, Any], game: pyspiel.Game) -> PolicyValueNet:
     """A checkpoint's (or snapshot's) network, rebuilt from its saved spec alone."""
     shape, actions = encoder_for(game).shape, game.num_distinct_actions()
-    return load_policy_value_net(checkpoint, shape, actions, legacy=lambda c: legacy_network(c, game))
+    return network_from_checkpoint(
+        checkpoint, shape, actions, legacy=lambda c: legacy_network(c, game), network_class=PolicyValueNet
+    )
 
 
 def check_game(env: Any) -> pyspiel.Game:

@@ -35,10 +35,11 @@ class EpisodeMemory:
     def reset(self) -> None:
         self.state = None
         self.window: collections.deque[np.ndarray] = collections.deque(maxlen=max(self.context, 1))
+        self.device = next(self.network.parameters()).device  # where the network is now; once an episode
 
     def outputs(self, obs: np.ndarray) -> NetOutput:
         """The network's outputs for the episode's next observation (batch of one), remembering it."""
-        device = next(self.network.parameters()).device
+        device = self.device
         with torch.inference_mode():
             if self.network.core is not None:
                 x = torch.as_tensor(obs, device=device)[None, None]

@@ -253,8 +253,10 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     if config.batch_episodes < 1 or config.solved_window < 1:
         raise UsageError("--batch-episodes and --solved-window must be at least 1")
     refuse_position_actions(env, ALGORITHM)
-    if checkpoint is not None and "net" not in checkpoint:
-        checkpoint = upgrade_pre_spec_run(checkpoint, config)
+    if checkpoint is not None and "net" not in checkpoint:  # a run from before specs: an MLP
+        if config.net != "mlp":
+            raise UsageError("--net cannot change on --resume (the run has 'mlp', from before network specs)")
+        checkpoint = upgrade_pre_spec_checkpoint(checkpoint)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     game = is_game(env)
@@ -360,13 +362,17 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         run.close()
 
 
-def upgrade_pre_spec_run(checkpoint: dict[str, Any], config: Config) -> dict[str, Any]:
-    """A run saved before specs (MLP weights `layers.N.*`, no "net"), resumed: its weights renamed to the
-    spec networks'. Such a run is an MLP, so another --net is refused."""
-    if config.net != "mlp":
-        raise UsageError("--net cannot change on --resume (the run has 'mlp', from before network specs)")
-    upgraded = {**checkpoint, "net": network_spec(config, "policy")}
-    upgraded["model"] = upgrade_mlp_weights(checkpoint["model"], "policy")
+def pre_spec_policy(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The policy of a checkpoint (or snapshot) saved before specs (no "net"; MLP weights `layers.N.*`): the
+    MLP's spec from its config's hidden sizes, and its weights renamed."""
+    spec = mlp_spec(checkpoint["config"]["hidden_sizes"], "policy")
+    return spec, upgrade_mlp_weights(checkpoint["model"], "policy")
+
+
+def upgrade_pre_spec_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A run's checkpoint from before specs as one of now, to resume: its policy and its baseline renamed."""
+    spec, weights = pre_spec_policy(checkpoint)
+    upgraded = {**checkpoint, "net": spec, "model": weights}
     if checkpoint.get("value") is not None:
         upgraded["value"] = upgrade_mlp_weights(checkpoint["value"], "value")
     return upgraded
@@ -474,8 +480,4 @@ def policy_network(checkpoint: dict[str, Any], env: Any) -> SpecNetwork:
     holds an MLP's weights, renamed on load."""
     saved = checkpoint["config"]
     shape = network_input_shape(env, saved.get("net", "mlp"), int(saved.get("context", 1)))
-
-    def legacy(old: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        return mlp_spec(saved["hidden_sizes"], "policy"), upgrade_mlp_weights(old["model"], "policy")
-
-    return network_from_checkpoint(checkpoint, shape, num_actions(env), legacy=legacy)
+    return network_from_checkpoint(checkpoint, shape, num_actions(env), legacy=pre_spec_policy)

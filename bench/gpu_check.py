@@ -224,12 +224,14 @@ def check_batched_puct(device: str, games: int = 256, simulations: int = 50) -> 
     return out
 
 
-def check_alphazero(device: str, games: int = 512) -> dict:
+def check_alphazero(device: str, games: int = 512, env: str = "connect_four", net: str = "resnet") -> dict:
+    """AlphaZero trains with `games` games in parallel on the device; its checkpoint plays on the CPU."""
     from agents import alphazero
 
     with tempfile.TemporaryDirectory() as folder:
         config = alphazero.Config(
-            env="connect_four",
+            env=env,
+            net=net,
             steps=games * 30,
             games_in_parallel=games,
             simulations=32,
@@ -246,9 +248,11 @@ def check_alphazero(device: str, games: int = 512) -> dict:
         summary = alphazero.train(config, envs.make(config.env))
         seconds = time.perf_counter() - start
         checkpoint = load_checkpoint(summary["checkpoint"])
-        player = alphazero.load_player(checkpoint, envs.make("connect_four"), device="cpu")
-        state = envs.make("connect_four").new_initial_state()
+        player = alphazero.load_player(checkpoint, envs.make(env), device="cpu")
+        state = envs.make(env).new_initial_state()
         out = {
+            "env": env,
+            "net": net,
             "device": device,
             "games_in_parallel": games,
             "moves": summary["steps"],
@@ -257,7 +261,7 @@ def check_alphazero(device: str, games: int = 512) -> dict:
             "moves_per_s": round(summary["steps"] / seconds, 1),
             "checkpoint_plays_on_cpu": player.act(state) in state.legal_actions(),
         }
-    print(f"alphazero: {out}", flush=True)
+    print(f"alphazero {net} on {env}: {out}", flush=True)
     return out
 
 
@@ -332,21 +336,6 @@ def part_step(net: nn.Module, obs, kwargs: dict, device: str, bf16: bool) -> tup
     return out.policy_logits.detach().float(), bool(finite)
 
 
-def check_alphazero_transformer(device: str) -> dict:
-    """AlphaZero --net transformer: a few hundred self-play moves on tic-tac-toe on the device."""
-    from agents import alphazero
-
-    with tempfile.TemporaryDirectory() as folder:
-        config = alphazero.Config(env="tic_tac_toe", net="transformer", steps=2000, device=device,
-                                  progress=False, run_dir=f"{folder}/az", eval_every=0, min_replay=200,
-                                  games_in_parallel=64, simulations=16)
-        start = time.perf_counter()
-        summary = alphazero.train(config, envs.make("tic_tac_toe"))
-        out = {"device": device, "steps": summary["steps"], "seconds": round(time.perf_counter() - start, 1)}
-    print(f"alphazero transformer on {device}: {out}", flush=True)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "gpu_check.json"))
@@ -366,7 +355,7 @@ def main() -> None:
     report["batched_puct"] = [check_batched_puct(d) for d in (["cpu", "cuda"] if cuda else ["cpu"])]
     report["alphazero"] = check_alphazero(device, games=512 if cuda else 64)
     report["network_parts"] = check_network_parts(device) if cuda else check_network_parts(device, 32, 8)
-    report["alphazero_transformer"] = check_alphazero_transformer(device)
+    report["alphazero_transformer"] = check_alphazero(device, games=64, env="tic_tac_toe", net="transformer")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")

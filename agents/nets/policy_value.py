@@ -9,12 +9,12 @@ parameters, so checkpoints from before keep loading and play the same moves.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from agents.nets.spec import ObsShape, SpecNetwork, network_from_checkpoint
+from agents.nets.spec import ObsShape, SpecNetwork
 
 
 def policy_value_spec(obs_shape: Sequence[int], channels: int, blocks: int, hidden: int) -> dict[str, Any]:
@@ -62,19 +62,6 @@ class PolicyValueNet(SpecNetwork):
     def forward(self, obs: torch.Tensor, entity_mask: Any = None) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         out = super().forward(obs, entity_mask)
         return out.policy_logits, out.value
-
-
-def load_policy_value_net(
-    checkpoint: dict[str, Any],
-    obs_shape: ObsShape,
-    num_actions: int,
-    legacy: Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, torch.Tensor]]] | None = None,
-) -> PolicyValueNet:
-    """The checkpoint's network as a `PolicyValueNet`: `network_from_checkpoint` (its saved spec "net", or
-    `legacy`'s spec and renamed weights for a checkpoint from before specs), weights loaded."""
-    return network_from_checkpoint(
-        checkpoint, obs_shape, num_actions, legacy=legacy, network_class=PolicyValueNet
-    )
 
 
 def upgrade_policy_value_weights(state: dict[str, torch.Tensor], spatial: bool) -> dict[str, torch.Tensor]:

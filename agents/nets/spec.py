@@ -283,9 +283,7 @@ class SpecNetwork(nn.Module):
     def encode(self, obs: Obs, entity_mask: Any = None) -> tuple[torch.Tensor | None, torch.Tensor]:
         """Observations `[B, *obs_shape]` -> (entity outputs `[B, N, D]` or None, features `[B, size]`;
         planes `[B, C, H, W]` for a resnet encoder without projection)."""
-        if isinstance(self.encoder, CombineEncoder):
-            return self.encoder(obs, entity_mask)
-        if _is_entities(self.encoder):
+        if isinstance(self.encoder, CombineEncoder) or _is_entities(self.encoder):
             return self.encoder(obs, entity_mask)
         return None, self.encoder(obs)
 
