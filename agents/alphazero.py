@@ -66,7 +66,7 @@ from envs import is_game, refuse_position_actions, utility_scale
 from envs.encoding import encoder_for
 from envs.errors import UsageError
 from envs.symmetries import symmetries_for
-from envs.turn_based import random_play_statistics, sample_chance
+from envs.turn_based import random_play_statistics, require_sequential, sample_chance
 from league.elo_tracker import EloTracker
 from search.network_evaluator import NetworkEvaluator, autocast
 from search.puct import BatchedPUCT, PUCTConfig, PUCTPlayer
@@ -240,9 +240,7 @@ def check_game(env: Any) -> pyspiel.Game:
     if not is_game(env):
         raise UsageError("alphazero needs a turn-based game with a forward model (an OpenSpiel game)")
     refuse_position_actions(env, "alphazero")
-    kind = env.get_type()
-    if kind.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
-        raise UsageError(f"alphazero needs a sequential game; {kind.short_name!r} is simultaneous-move")
+    require_sequential(env, "alphazero")
     return env
 
 

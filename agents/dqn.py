@@ -43,7 +43,7 @@ from envs import is_game, refuse_position_actions
 from envs.encoding import encoder_for, legal_mask
 from envs.errors import UsageError
 from envs.spaces import flatten_observation
-from envs.turn_based import OpponentEnv
+from envs.turn_based import OpponentEnv, acting_seat
 
 
 @dataclass(frozen=True)
@@ -183,13 +183,15 @@ class SelfPlayOpponent:
         self.q_network, self.game, self.rng = q_network, game, rng
         self.encoder = encoder_for(game)
         self.epsilon = 1.0
+        self.seat = 0
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
-        pass
+        self.seat = player_id
 
     def act(self, state: Any) -> int:
-        mask = legal_mask(state, self.game.num_distinct_actions())
-        obs = self.encoder(state, state.current_player())
+        seat = acting_seat(state, self.seat)
+        mask = legal_mask(state, self.game.num_distinct_actions(), seat)
+        obs = self.encoder(state, seat)
         return epsilon_greedy(self.q_network, obs, mask, self.epsilon, self.rng)
 
 

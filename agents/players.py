@@ -56,10 +56,21 @@ def _check_options(name: str, options: dict[str, str], known: tuple[str, ...]) -
                              + ", ".join(known))
 
 
+def _needs_turns(name: str, env: Any) -> None:
+    """A search player needs a turn-taking OpenSpiel game (a forward model, one mover at a time)."""
+    from envs import is_game
+    from envs.turn_based import require_sequential
+
+    if not is_game(env):
+        raise UsageError(f"player {name!r} searches with a forward model: it needs an OpenSpiel game")
+    require_sequential(env, f"player {name!r}")
+
+
 def _mcts(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
     from search.mcts import MCTSPlayer
 
     _check_options("mcts", options, ("uct_c", "time"))
+    _needs_turns("mcts", env)
     return MCTSPlayer(
         simulations=int(_number("mcts", arg, int, 1000)),
         uct_c=float(_number("mcts", options.get("uct_c"), float, 2.0)),
@@ -72,6 +83,7 @@ def _alphabeta(arg: str | None, options: dict[str, str], env: Any, seed: int) ->
     from search.alphabeta import AlphaBetaPlayer
 
     _check_options("alphabeta", options, ("time",))
+    _needs_turns("alphabeta", env)
     return AlphaBetaPlayer(
         depth=int(_number("alphabeta", arg, int, 4)),
         time_limit=_number("alphabeta", options.get("time"), float) if "time" in options else None,

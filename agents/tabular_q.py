@@ -40,6 +40,7 @@ from agents.training import TrainConfig, TrainingRun, seed_everything
 from envs import is_game
 from envs.errors import UsageError
 from envs.spaces import require_discrete_actions
+from envs.turn_based import acting_seat, require_sequential
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,8 @@ def learn_game(config: Config, env: Any, run: TrainingRun, rng: np.random.Genera
     """Self-play Q-learning on a turn-based game; returns the greedy player of the final table."""
     import pyspiel
 
+    require_sequential(env, "tabular Q")
     game_type = env.get_type()
-    if game_type.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
-        raise UsageError(f"tabular Q plays sequential games; {game_type.short_name!r} is simultaneous-move")
     negamax = config.selfplay_target == "negamax" or (
         config.selfplay_target == "auto"
         and env.num_players() == 2
@@ -364,9 +364,11 @@ class TabularQPlayer:
         self.index = index
         self.epsilon = epsilon
         self.rng = random.Random(seed)
+        self.seat = 0
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         self.rng = random.Random(seed)
+        self.seat = player_id
 
     def act(self, x: Any) -> int:
         if self.key_of is None:  # a gymnasium observation
@@ -374,8 +376,9 @@ class TabularQPlayer:
             if self.epsilon > 0 and self.rng.random() < self.epsilon:
                 return self.rng.randrange(len(row))
             return row.index(max(row))
-        legal = x.legal_actions()
-        row = self.table.get(self.key_of(x, x.current_player()))
+        seat = acting_seat(x, self.seat)
+        legal = x.legal_actions(seat)
+        row = self.table.get(self.key_of(x, seat))
         if row is None or (self.epsilon > 0 and self.rng.random() < self.epsilon):
             return legal[self.rng.randrange(len(legal))]
         return greedy(row, legal, self.rng.randrange)

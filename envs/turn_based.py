@@ -1,6 +1,9 @@
 """Turn-based games: the player contract, playing one whole game, and a game seen as a gymnasium env.
 
-A player answers `reset(game, player_id, seed)` before each game and `act(state) -> action`.
+A player answers `reset(game, player_id, seed)` before each game and `act(state) -> action`, and, if it
+has one, `observe(state, action)` after every action applied. At a simultaneous node (OpenSpiel's
+SIMULTANEOUS dynamics: `goofspiel`, `matrix_rps`) every player acts for its own seat (`acting_seat`) on
+its own copy of the state, then the joint action is applied.
 `OpponentEnv` turns a game plus an opponent into a single-agent `gymnasium.Env` whose `info` carries
 the legal-action mask, so step-based learners (DQN, REINFORCE) train on games unchanged.
 """
@@ -16,6 +19,7 @@ import gymnasium
 import numpy as np
 
 from envs.encoding import encoder_for, legal_mask
+from envs.errors import UsageError
 
 _CHANCE = -1  # pyspiel.PlayerId.CHANCE
 _SIMULTANEOUS = -2  # pyspiel.PlayerId.SIMULTANEOUS
@@ -25,6 +29,52 @@ class Player(Protocol):
     def reset(self, game: Any, player_id: int, seed: int) -> None: ...
 
     def act(self, state: Any) -> int: ...
+
+
+def acting_seat(state: Any, seat: int) -> int:
+    """The seat a player acts for: the player to move, or at a simultaneous node the player's own seat."""
+    mover = state.current_player()
+    return seat if mover == _SIMULTANEOUS else mover
+
+
+def require_sequential(game: Any, who: str) -> None:
+    """UsageError when `game` has simultaneous moves, for players and learners that need turns (search)."""
+    import pyspiel
+
+    kind = game.get_type()
+    if kind.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+        raise UsageError(f"{who} needs a turn-taking game; {kind.short_name!r} has simultaneous moves")
+
+
+def joint_action(state: Any, players: Sequence[Any]) -> list[int]:
+    """At a simultaneous node: each player's action for its own seat, chosen on its own clone of the state
+    (so no player sees another's choice), each checked against its seat's legal actions."""
+    joint = [int(player.act(state.clone())) for player in players]
+    for seat, action in enumerate(joint):
+        if action not in state.legal_actions(seat):
+            raise ValueError(f"player {seat} chose illegal action {action}")
+    return joint
+
+
+def replay(game: Any, actions: Sequence[int], after: Callable[[Any, int | None], None] | None = None) -> Any:
+    """The state a recorded game reaches: `actions` as `GameRecord.actions` (and `state.history()`) list
+    them, a simultaneous node's joint action as one action per player in seat order. `after(state,
+    action)` is called after each applied action (None for a joint one)."""
+    state = game.new_initial_state()
+    k = 0
+    while k < len(actions):
+        if state.is_simultaneous_node():
+            n = game.num_players()
+            state.apply_actions([int(a) for a in actions[k : k + n]])
+            k += n
+            told = None
+        else:
+            told = int(actions[k])
+            state.apply_action(told)
+            k += 1
+        if after is not None:
+            after(state, told)
+    return state
 
 
 def observers(players: Sequence[Any]) -> list[Callable[[Any, int | None], None]]:
@@ -39,7 +89,7 @@ def perfect_information(game: Any) -> bool:
     return game.get_type().information == pyspiel.GameType.Information.PERFECT_INFORMATION
 
 
-def inform(watchers: Sequence[Callable[[Any, int | None], None]], state: Any, action: int,
+def inform(watchers: Sequence[Callable[[Any, int | None], None]], state: Any, action: int | None,
            perfect: bool) -> None:
     """Tell every player what was just applied: the action in perfect-information games, None otherwise
     (each then reads its own information state from `state`, which it must not change)."""
@@ -53,12 +103,14 @@ class RandomPlayer:
 
     def __init__(self, seed: int | None = None):
         self.rng = np.random.default_rng(seed)
+        self.seat = 0
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
+        self.seat = player_id
 
     def act(self, state: Any) -> int:
-        legal = state.legal_actions()
+        legal = state.legal_actions(acting_seat(state, self.seat))
         return int(legal[self.rng.integers(len(legal))])
 
 
@@ -133,7 +185,9 @@ class GameRecord:
 def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable | None = None) -> GameRecord:
     """Play one game, `players[i]` in seat i; each player gets a clone of the state to act on, and after
     every action applied (its own, its opponents', chance's) each player that has `observe` is told
-    (`inform`)."""
+    (`inform`). At a simultaneous node all players act (`joint_action`), the joint action is applied and
+    recorded as one action per seat, and observers are told None (each reads its own information).
+    `on_move(state, action)` sees each action before it is applied (a joint action as a list)."""
     rng = np.random.default_rng(seed)
     for seat, player in enumerate(players):
         player.reset(game, seat, seed + 7919 * (seat + 1))
@@ -145,7 +199,13 @@ def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable
         if mover == _CHANCE:
             action = sample_chance(state, rng)
         elif mover == _SIMULTANEOUS:
-            raise NotImplementedError("simultaneous-move games are not supported by play_game")
+            joint = joint_action(state, players)
+            if on_move is not None:
+                on_move(state, joint)
+            state.apply_actions(joint)
+            record.actions.extend(joint)
+            inform(watchers, state, None, False)
+            continue
         else:
             legal = state.legal_actions()  # before the clone: a game that caches them passes them on to it
             action = int(players[mover].act(state.clone()))
@@ -165,7 +225,9 @@ class OpponentEnv(gymnasium.Env):
 
     The learner's seat alternates between episodes (seat = episode index mod players) unless `seat` is given.
     Observations are `encode(state, seat)`; `info["action_mask"]` marks the legal actions; the reward is
-    the learner's reward for the move and what followed it up to its next turn.
+    the learner's reward for the move and what followed it up to its next turn. At a simultaneous node the
+    opponent acts for the other seat on its own clone and the joint action is applied (two-player games:
+    one opponent object plays all the other seats, and knows only the last seat it was reset for).
     """
 
     def __init__(self, game: Any, opponent: Player | None = None, seat: int | None = None, seed: int = 0):
@@ -197,10 +259,16 @@ class OpponentEnv(gymnasium.Env):
         return self._observation(), {"action_mask": self._mask(), "seat": self.seat, "pre_reward": reward}
 
     def step(self, action: int):
-        if not self.state.is_terminal() and action not in self.state.legal_actions():
+        if not self.state.is_terminal() and action not in self.state.legal_actions(self.seat):
             raise ValueError(f"illegal action {action}")
-        self.state.apply_action(int(action))
-        inform(self.watchers, self.state, int(action), self.perfect)
+        if self.state.is_simultaneous_node():  # the opponent chooses for its seat(s) without seeing ours
+            joint = [int(action) if p == self.seat else int(self.opponent.act(self.state.clone()))
+                     for p in range(self.game.num_players())]
+            self.state.apply_actions(joint)
+            inform(self.watchers, self.state, None, False)
+        else:
+            self.state.apply_action(int(action))
+            inform(self.watchers, self.state, int(action), self.perfect)
         reward = float(self.state.rewards()[self.seat]) + self._advance()
         terminated = self.state.is_terminal()
         info = {"action_mask": self._mask(), "seat": self.seat}
@@ -211,7 +279,7 @@ class OpponentEnv(gymnasium.Env):
     def _advance(self) -> float:
         """Play chance and opponent moves until the learner is to move or the game ends."""
         reward = 0.0
-        while not self.state.is_terminal() and self.state.current_player() != self.seat:
+        while not self.state.is_terminal() and self.state.current_player() not in (self.seat, _SIMULTANEOUS):
             if self.state.is_chance_node():
                 action = sample_chance(self.state, self.rng)
             else:
@@ -227,4 +295,4 @@ class OpponentEnv(gymnasium.Env):
     def _mask(self) -> np.ndarray:
         if self.state.is_terminal():
             return np.ones(self.num_actions, dtype=bool)
-        return legal_mask(self.state, self.num_actions)
+        return legal_mask(self.state, self.num_actions, self.seat)

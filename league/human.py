@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 
@@ -33,10 +33,10 @@ def _loose(text: str) -> str:
     return re.sub(r"[^a-z0-9/]", "", text.lower())
 
 
-def move_names(state: Any) -> dict[str, int]:
-    """The legal moves of the player to move by name, in action order."""
-    player = state.current_player()
-    return {state.action_to_string(player, a): a for a in state.legal_actions()}
+def move_names(state: Any, player: int | None = None) -> dict[str, int]:
+    """The legal moves of `player` (default: the player to move) by name, in action order."""
+    player = state.current_player() if player is None else player
+    return {state.action_to_string(player, a): a for a in state.legal_actions(player)}
 
 
 def parse_typed_move(entry: str, names: dict[str, int]) -> int | None:
@@ -72,8 +72,10 @@ class HumanPlayer:
         self.player_id = player_id
 
     def act(self, state: Any) -> int:
-        player = state.current_player()
-        names = move_names(state)
+        from envs.turn_based import acting_seat
+
+        player = acting_seat(state, self.player_id)
+        names = move_names(state, player)
         listing = (", " if any(" " in n for n in names) else " ").join(names)
         if self.show_board:
             print(f"\n{state}", file=self.stdout)
@@ -104,16 +106,6 @@ class HumanPlayer:
             print(f"{entry!r} is not a legal move; legal: {listing}", file=self.stdout)
 
 
-def _replay(game: Any, history: Sequence[int], after: Callable[[Any, int], None] | None = None) -> Any:
-    """The state after `history`, calling `after(state, action)` after each action."""
-    state = game.new_initial_state()
-    for action in history:
-        state.apply_action(action)
-        if after is not None:
-            after(state, action)
-    return state
-
-
 def play_in_terminal(
     game: Any,
     players: Sequence[Any],
@@ -125,7 +117,7 @@ def play_in_terminal(
     """Play one game at the terminal, seat i = `players[i]`; returns the returns. Raises QuitGame on quit."""
     import numpy as np
 
-    from envs.turn_based import inform, observers, perfect_information, sample_chance
+    from envs.turn_based import inform, joint_action, observers, perfect_information, replay, sample_chance
 
     out = stdout or sys.stdout
     rng = np.random.default_rng(seed)
@@ -140,11 +132,24 @@ def play_in_terminal(
 
     reset_players()
     history: list[int] = []
-    movers: list[int] = []  # who made each move in `history` (-1: chance)
+    movers: list[int] = []  # who made each move in `history` (-1: chance, -2: part of a joint action)
     state = game.new_initial_state()
     print(f"{game}: " + ", ".join(f"player {k} = {n}" for k, n in enumerate(names)), file=out)
     print(f"\n{state}", file=out)
     while not state.is_terminal():
+        if state.is_simultaneous_node():  # everyone chooses, then the joint action is applied (no undo)
+            for seat, player in enumerate(players):
+                if humans[seat]:
+                    player.can_undo = False
+            joint = joint_action(state, players)
+            for seat, action in enumerate(joint):
+                print(f"player {seat} ({names[seat]}) plays {state.action_to_string(seat, action)}", file=out)
+            state.apply_actions(joint)
+            inform(watchers, state, None, False)
+            history += joint
+            movers += [-2] * len(joint)
+            print(f"\n{state}", file=out)
+            continue
         if state.is_chance_node():
             action, mover = sample_chance(state, rng), -1
             print(f"chance: {state.action_to_string(action)}", file=out)
@@ -159,7 +164,7 @@ def play_in_terminal(
                     cut = len(movers) - 1 - movers[::-1].index(mover)  # the human's last move
                     del history[cut:], movers[cut:]
                     reset_players()  # then they follow the game again, from its start
-                    state = _replay(game, history, lambda s, a: inform(watchers, s, a, perfect))
+                    state = replay(game, history, lambda s, a: inform(watchers, s, a, perfect))
                     print(f"took back player {mover}'s last move and the replies after it", file=out)
                     print(f"\n{state}", file=out)
                     continue
