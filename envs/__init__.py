@@ -1,7 +1,9 @@
 """Making environments: gymnasium ids, OpenSpiel game strings, and `module:factory` plug-ins.
 
-`make(spec)` is the one door in. It returns a `gymnasium.Env` (single-agent, step-based) or a
-`pyspiel.Game` (turn-based, with a forward model); `is_game` tells which.
+`make(spec)` is the one door in. It returns a `gymnasium.Env` (single-agent, step-based), a
+`pyspiel.Game` (turn-based, with a forward model; `is_game`) or, from a plug-in, a PettingZoo AEC or
+Parallel env (multi-agent, no forward model; `is_pettingzoo`, played and trained on through
+`envs/pettingzoo.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,39 @@ def is_game(env: Any) -> bool:
     import pyspiel
 
     return isinstance(env, pyspiel.Game)
+
+
+def is_pettingzoo(env: Any) -> bool:
+    """True for a PettingZoo AEC or Parallel env (from a plug-in)."""
+    import sys
+
+    if "pettingzoo" not in sys.modules:  # nothing made one yet: no need to import it to say no
+        return False
+    from envs.pettingzoo import is_pettingzoo as check
+
+    return check(env)
+
+
+def is_multiplayer(env: Any) -> bool:
+    """True for an env with seats to fill (an OpenSpiel game or a PettingZoo env), False for a gym env."""
+    return is_game(env) or is_pettingzoo(env)
+
+
+def num_seats(env: Any) -> int:
+    """How many players a game or PettingZoo env seats."""
+    return len(env.possible_agents) if is_pettingzoo(env) else env.num_players()
+
+
+def learner_env(env: Any, opponent: Any, seed: int) -> Any:
+    """A game or PettingZoo env as a single-agent gymnasium env for a step-based learner: the learner in one
+    seat (alternating between episodes), `opponent` in the others (`OpponentEnv`, `AECOpponentEnv`)."""
+    if is_pettingzoo(env):
+        from envs.pettingzoo import AECOpponentEnv
+
+        return AECOpponentEnv(env, opponent, seed=seed)
+    from envs.turn_based import OpponentEnv
+
+    return OpponentEnv(env, opponent, seed=seed)
 
 
 def refuse_position_actions(env: Any, algorithm: str) -> None:
@@ -105,10 +140,11 @@ def _make_plugin(spec: str, **gym_kwargs: Any) -> Any:
             return gymnasium.make(spec, **gym_kwargs)
         raise UsageError(f"plug-in module {module_name!r} has no attribute {attribute!r}")
     made = factory() if callable(factory) else factory
-    if isinstance(made, (gymnasium.Env, pyspiel.Game)):
+    if isinstance(made, (gymnasium.Env, pyspiel.Game)) or is_pettingzoo(made):
         return made
     raise UsageError(
-        f"plug-in {spec!r} returned {type(made).__name__}, not a gymnasium.Env or a pyspiel.Game"
+        f"plug-in {spec!r} returned {type(made).__name__}, not a gymnasium.Env, a pyspiel.Game or a "
+        "PettingZoo AEC or Parallel env"
     )
 
 
@@ -123,6 +159,17 @@ def identity(env: Any) -> dict[str, Any]:
             "parameters": str(sorted(env.get_parameters().items())),
             "obs_shape": list(Encoder(env).shape),
             "num_actions": env.num_distinct_actions(),
+        }
+    if is_pettingzoo(env):
+        from envs.pettingzoo import env_name, num_actions, observation_shapes
+
+        return {
+            "kind": "pettingzoo",
+            "name": env_name(env),
+            "parameters": "[]",
+            "agents": [str(a) for a in env.possible_agents],
+            "obs_shape": observation_shapes(env),
+            "num_actions": num_actions(env),
         }
     from envs.spaces import flat_size
 
