@@ -186,6 +186,9 @@ class TournamentArgs:
     """seed: the same seed gives the same games, whatever the number of workers"""
     bootstrap: int = 1000
     """bootstrap resamples for the Elo intervals"""
+    batch_size: int = 32
+    """games played together (per worker): a network or PUCT player makes one call per step for all of
+    them; each game keeps its own random streams (1: one game at a time)"""
 
 
 def command_tournament(argv: list[str]) -> int:
@@ -196,8 +199,8 @@ def command_tournament(argv: list[str]) -> int:
         raise UsageError("--players names a player twice; give each once")
     if "human" in args.players:
         raise UsageError("a tournament has no human seat; use python run.py play")
-    if args.games < 1 or args.workers < 1:
-        raise UsageError("--games and --workers must be at least 1")
+    if args.games < 1 or args.workers < 1 or args.batch_size < 1:
+        raise UsageError("--games, --workers and --batch-size must be at least 1")
     import time
     from pathlib import Path
 
@@ -218,7 +221,7 @@ def command_tournament(argv: list[str]) -> int:
     print(f"{args.env}: {len(args.players)} players, {pairs} pairs x {args.games} games, "
           f"{args.workers} worker{'s' if args.workers > 1 else ''}", flush=True)
     result = round_robin(args.env, args.players, args.games, make_player, workers=args.workers,
-                         seed=args.seed, bootstrap=args.bootstrap)
+                         seed=args.seed, bootstrap=args.bootstrap, batch_size=args.batch_size)
     paths = write_results(result, out)
     print(f"\n{format_table(result.ratings, result.payoff)}\n")
     print(f"{len(result.games)} games in {result.seconds:.1f} s")

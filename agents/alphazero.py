@@ -24,7 +24,8 @@ cells as tokens with learned position embeddings. The completed spec is saved in
 snapshot ("net"), so a checkpoint plays, and the actors play, with the network it was trained with.
 
 Evaluations play the latest network against `mcts:N` and against the earlier snapshots (one is taken at
-each evaluation); all those games give every snapshot an Elo rating (league/elo.py, `mcts:N` at 0),
+each evaluation; a snapshot's games are played together, league/batched.py, one network call per search
+step for all of them); all those games give every snapshot an Elo rating (league/elo.py, `mcts:N` at 0),
 written to TensorBoard and to `elo.json` in the run folder (`bench/plot_elo.py` draws the curve).
 
 The player (`load_player`, and so any checkpoint on the command line) is PUCT with the network at
@@ -436,7 +437,8 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         for k in range(max(1, latest - config.eval_snapshots), latest):
             snapshot = snapshots.network(elo.names[k])
             other = puct_player(snapshot, game, config.eval_simulations, config.c_puct, device, config.seed)
-            match = play_match(game, [player, other], games=max(2, config.eval_games // 2), seed=run.step)
+            games = max(2, config.eval_games // 2)
+            match = play_match(game, [player, other], games=games, seed=run.step, batch_size=games)
             elo.record(latest, k, match.summary())
         ratings = elo.fit()
         run.log("eval/elo", ratings[latest])

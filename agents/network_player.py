@@ -7,6 +7,7 @@ from the softmax when `sample` is set.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from envs import is_game
 from envs.encoding import encoder_for, legal_mask
 from envs.spaces import flatten_observation
+from envs.turn_based import acting_seat
 
 
 def observation_shape(env: Any) -> tuple[int, ...]:
@@ -45,16 +47,18 @@ class NetworkPlayer:
         self.space = None if self.game is not None else env.observation_space
         self.sample = sample
         self.rng = np.random.default_rng(seed)
+        self.seat = 0
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
+        self.seat = player_id
 
     def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """What the network sees of one input (a state from its mover's view, or a flattened observation)
         and the legal mask (None on a gym env)."""
         if self.game is not None:
-            obs = encoder_for(self.game)(x, x.current_player())
-            return obs, legal_mask(x, self.game.num_distinct_actions())
+            seat = acting_seat(x, self.seat)
+            return encoder_for(self.game)(x, seat), legal_mask(x, self.game.num_distinct_actions(), seat)
         return flatten_observation(self.space, x), None
 
     def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -66,9 +70,32 @@ class NetworkPlayer:
 
     def act(self, x: Any) -> int:
         scores, mask = self.scores(x)
+        return self.choose(scores, mask, self.rng)
+
+    def choose(self, scores: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator) -> int:
+        """The legal action of highest score, or one sampled from the softmax of the legal scores."""
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         if self.sample:
             p = np.exp(scores - scores.max())
-            return int(self.rng.choice(len(p), p=p / p.sum()))
+            return int(rng.choice(len(p), p=p / p.sum()))
         return int(np.argmax(scores))
+
+    def reset_batch(self, game: Any, player_ids: Sequence[int], seeds: Sequence[int]) -> None:
+        """Start len(seeds) games of a turn-based game: slot k plays seat `player_ids[k]` with its own
+        generator seeded `seeds[k]`, as `reset` would for one game."""
+        self.slot_seats = list(player_ids)
+        self.slot_rngs = [np.random.default_rng(seed) for seed in seeds]
+
+    def act_batch(self, states: Sequence[Any], slots: Sequence[int]) -> list[int]:
+        """The actions in several games (slots of `reset_batch`), with one network call for all."""
+        own_seat, encoded = self.seat, []
+        for state, k in zip(states, slots, strict=True):
+            self.seat = self.slot_seats[k]
+            encoded.append(self.encode(state))
+        self.seat = own_seat
+        obs = torch.as_tensor(np.stack([obs for obs, _ in encoded]), device=self.device)
+        with torch.inference_mode():
+            out = self.network(obs).float().cpu().numpy()
+        return [self.choose(row, mask, self.slot_rngs[k])
+                for row, (_, mask), k in zip(out, encoded, slots, strict=True)]

@@ -437,6 +437,8 @@ class ReinforcePlayer(NetworkPlayer):
     the game's or episode's earlier inputs (`reset` or `begin_episode` forgets them), so each call is the
     next step: `policy` too."""
 
+    act_batch = None  # one game at a time: its memory (and a SpecNetwork's outputs) are not batched here
+
     def __init__(self, network: SpecNetwork, env: Any, device: str | torch.device = "cpu",
                  sample: bool = False, seed: int = 0):
         super().__init__(network, env, device=device, sample=sample, seed=seed)

@@ -7,6 +7,9 @@ function the caller passes (`agents.players.make_player`; a function travels by 
 
 Every game is played from its own seed (`seed + game index`) and every player is reset with a seed
 derived from it before the game, so a match gives the same games whatever the number of workers.
+With `batch_size` B > 1, B games at a time advance together (league/batched.py): a player with
+`act_batch` is called once per step for all its games; each game keeps its own random streams, so the
+games equal the one-game path's up to the floating-point sums of batched network calls.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envs.turn_based import Player, play_game
+from league.batched import batches, play_batch
 
 MakePlayer = Callable[..., Player]
 """`make_player(name, game, seed) -> Player`, e.g. `agents.players.make_player`."""
@@ -119,6 +123,7 @@ class _GameRunner:
         self.make_player = make_player
         self.build_seed = build_seed
         self.players: dict[tuple[str, int], Player] = {}
+        self.table_players: dict[tuple[str, int, int], Player] = {}  # (name, seat, table) of a batch
 
     def player(self, name: str, seat: int) -> Player:
         if (name, seat) not in self.players:
@@ -126,6 +131,36 @@ class _GameRunner:
                 raise ValueError("players given by name need make_player (agents.players.make_player)")
             self.players[(name, seat)] = self.make_player(name, self.game, seed=self.build_seed + seat)
         return self.players[(name, seat)]
+
+    def table_player(self, name: str, seat: int, table: int) -> Player:
+        """The player of `name` at one seat of table `table` of a batch: one object for all tables if it
+        batches, else one object per (table, seat), each built as the one-game path builds its own."""
+        shared = self.player(name, seat)
+        if batches(shared):
+            return self.player(name, 0)  # one object for all its seats: one call per step
+        if table == 0:
+            return shared
+        key = (name, seat, table)
+        if key not in self.table_players:
+            if self.make_player is None:
+                raise ValueError(f"player {name!r} does not batch: name it, or play with batch_size 1")
+            self.table_players[key] = self.make_player(name, self.game, seed=self.build_seed + seat)
+        return self.table_players[key]
+
+    def play_batched(self, jobs: Sequence[GameJob], batch_size: int) -> list[dict[str, Any]]:
+        """The jobs `batch_size` at a time through `play_batch` (one by one on a PettingZoo env)."""
+        from envs import is_game
+
+        if batch_size <= 1 or not is_game(self.game):
+            return [self.play(job) for job in jobs]
+        out = []
+        for start in range(0, len(jobs), batch_size):
+            chunk = jobs[start : start + batch_size]
+            tables = [[self.table_player(name, seat, t) for seat, name in enumerate(job.seats)]
+                      for t, job in enumerate(chunk)]
+            records = play_batch(self.game, tables, [job.seed for job in chunk])
+            out += [_record(job, r.actions, r.returns) for job, r in zip(chunk, records, strict=True)]
+        return out
 
     def play(self, job: GameJob) -> dict[str, Any]:
         seats = [self.player(name, seat) for seat, name in enumerate(job.seats)]
@@ -136,14 +171,13 @@ class _GameRunner:
 _worker_runners: dict[tuple, _GameRunner] = {}  # in a worker process: one runner per (env, maker, seed)
 
 
-def _play_in_worker(task: tuple[str, MakePlayer, int, list[GameJob]]) -> list[dict[str, Any]]:
+def _play_in_worker(task: tuple[str, MakePlayer, int, list[GameJob], int]) -> list[dict[str, Any]]:
     """Runs in a worker: make the env from its spec (once), then play the jobs."""
-    spec, make_player, build_seed, jobs = task
+    spec, make_player, build_seed, jobs, batch_size = task
     key = (spec, make_player.__module__, make_player.__qualname__, build_seed)
     if key not in _worker_runners:
         _worker_runners[key] = _GameRunner(load_game(spec), make_player, build_seed)
-    runner = _worker_runners[key]
-    return [runner.play(job) for job in jobs]
+    return _worker_runners[key].play_batched(jobs, batch_size)
 
 
 def load_game(spec: str) -> Any:
@@ -168,16 +202,18 @@ def play_games(
     workers: int = 1,
     pool: Any = None,
     build_seed: int = 0,
+    batch_size: int = 1,
 ) -> list[dict[str, Any]]:
     """Play every job; records in the order of `jobs`, whatever the number of workers.
 
     `game` is an env spec (needed in workers) or a pyspiel.Game. With `pool` (a `league.workers.WorkerPool`)
-    or `workers > 1`, the jobs run in worker processes, in chunks; else here, one after the other.
+    or `workers > 1`, the jobs run in worker processes, in chunks; else here, one after the other, or
+    `batch_size` at a time together (`_GameRunner.play_batched`; in workers too).
     Each record: {"players" (names, seat order), "seat_of_first", "actions", "returns", "seed", "tag"}.
     """
     if pool is None and workers <= 1:
         runner = _GameRunner(load_game(game) if isinstance(game, str) else game, make_player, build_seed)
-        return [runner.play(job) for job in jobs]
+        return runner.play_batched(jobs, batch_size)
     if make_player is None:
         raise ValueError("games in worker processes need player names and make_player")
     from league.workers import WorkerPool
@@ -186,8 +222,10 @@ def play_games(
     pool = pool or WorkerPool(workers)
     try:
         chunk = max(1, math.ceil(len(jobs) / (pool.workers * 8)))
+        if batch_size > 1:  # a chunk is at least a batch, as long as every worker gets one
+            chunk = max(chunk, min(batch_size, math.ceil(len(jobs) / pool.workers)))
         spec = game_spec(game)
-        tasks = [(spec, make_player, build_seed, list(jobs[i : i + chunk]))
+        tasks = [(spec, make_player, build_seed, list(jobs[i : i + chunk]), batch_size)
                  for i in range(0, len(jobs), chunk)]
         return [record for records in pool.map(_play_in_worker, tasks) for record in records]
     finally:
@@ -204,13 +242,16 @@ def play_match(
     *,
     make_player: MakePlayer | None = None,
     pool: Any = None,
+    batch_size: int = 1,
 ) -> MatchResult:
     """Play `games` games of a two-player game; player 0 takes seat 0 in even games and seat 1 in odd ones.
 
     `players` are two player objects, zero-argument factories, or names (built by `make_player`). With
     `workers > 1` (or a `pool`), games run in worker processes and `players` must be names and `game` an
     env spec (a pyspiel.Game is sent as its string). Results are from player 0's view; game i uses seed
-    `seed + i`, so the games are the same for any number of workers.
+    `seed + i`, so the games are the same for any number of workers. With `batch_size` > 1, that many
+    games advance together (see the module's docstring); a player object that does not batch plays one
+    game at a time (the whole match then does).
     """
     if len(players) != 2:
         raise ValueError("a match has two players")
@@ -227,10 +268,11 @@ def play_match(
             elif callable(p) and not hasattr(p, "act"):
                 p = p()
             runner.players.update({(labels[k], 0): p, (labels[k], 1): p})
-        records = [runner.play(job) for job in match_jobs(labels, games, seed)]
+        together = batch_size if all(batches(p) for p in runner.players.values()) else 1
+        records = runner.play_batched(match_jobs(labels, games, seed), together)
     else:
         jobs = match_jobs(names, games, seed)  # type: ignore[arg-type]
-        records = play_games(game, jobs, make_player, workers, pool, build_seed=seed)
+        records = play_games(game, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size)
     result = MatchResult()
     for record in records:
         result.add(record)

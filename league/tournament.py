@@ -49,8 +49,11 @@ def round_robin(
     workers: int = 1,
     seed: int = 0,
     bootstrap: int = 1000,
+    batch_size: int = 1,
 ) -> TournamentResult:
-    """Every pair (i < j) plays `games_per_pair` games, i in seat 0 of its even games; all in one pool."""
+    """Every pair (i < j) plays `games_per_pair` games, i in seat 0 of its even games; all in one pool,
+    `batch_size` games at a time together (league/batched.py: one network call per step for a player
+    that batches)."""
     start = time.perf_counter()
     names = list(players)
     jobs = []
@@ -64,7 +67,7 @@ def round_robin(
 
         pool = WorkerPool(workers)
     try:
-        records = play_games(env, jobs, make_player, workers, pool, build_seed=seed)
+        records = play_games(env, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size)
     finally:
         if pool is not None:
             pool.close()

@@ -8,7 +8,10 @@ returns. The evaluator's value for the player to move becomes per-player returns
 - `BatchedPUCT(game, evaluator, config)`: `search(states)` runs PUCT on B games at once, one simulation
   step for all trees at a time, and calls the evaluator once per step with every leaf of every tree
   (several per tree with virtual loss); with `reuse_tree` a tree is kept between moves, matched by move
-  history.
+  history. By default all trees draw from one set of random streams (root noise, chance outcomes,
+  action orders); after `reset_slots(seeds)`, `search(states, slots=...)` gives each game (slot) its own,
+  seeded as a one-game search with that seed, so a game's search does not depend on which other games
+  share the batch (the batched match runner, league/batched.py).
   The statistics of all its trees live in one edge pool (flat arrays; each node's arrays are views of
   its slice), so with one leaf per tree a step selects a child at every node of a tree level, and
   backs up every path, in a few numpy calls across all trees. search/puct_reference.py is the same
@@ -106,6 +109,18 @@ VECTORISED_MIN_TREES = 16
 below it, numpy's fixed cost per call outweighs the saving and the step walks each tree in Python."""
 
 
+class TreeStreams:
+    """The random streams of one tree, seeded as `BatchedPUCT(seed=seed)` seeds its own: root noise
+    (`rng`), chance outcomes (`py_rng`) and new nodes' action orders (`order_keys`); and the tree's last
+    root, for `reuse_tree`."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.py_rng = random.Random(int(self.rng.integers(2**63)))
+        self.order_keys = RandomKeys(np.random.default_rng(int(self.rng.integers(2**63))))
+        self.root: Node | None = None
+
+
 class BatchedPUCT:
     """PUCT over B games at once: one evaluator call per simulation step for all trees."""
 
@@ -119,9 +134,10 @@ class BatchedPUCT:
         self.game = game
         self.evaluate = evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
         self.config = config or PUCTConfig()
-        self.rng = np.random.default_rng(seed)  # root noise
-        self.py_rng = random.Random(int(self.rng.integers(2**63)))  # chance outcomes
-        self.order_keys = RandomKeys(np.random.default_rng(int(self.rng.integers(2**63))))  # action orders
+        shared = TreeStreams(seed)  # the streams every tree draws from, unless it searches in a slot
+        self.rng, self.py_rng, self.order_keys = shared.rng, shared.py_rng, shared.order_keys
+        self.slots: list[TreeStreams] = []
+        self._streams: list[TreeStreams] | None = None  # the searched trees' own streams, during a search
         self.num_players = game.num_players()
         self.num_actions = game.num_distinct_actions()
         self.roots: list[Node | None] = []
@@ -132,6 +148,25 @@ class BatchedPUCT:
     def reset(self) -> None:
         """Forget every tree."""
         self.roots = []
+        for slot in self.slots:
+            slot.root = None
+
+    def reset_slots(self, seeds: Sequence[int]) -> None:
+        """Forget every tree and give slot k its own random streams, seeded `seeds[k]`."""
+        self.reset()
+        self.slots = [TreeStreams(int(seed)) for seed in seeds]
+
+    def _rands(self, trees: int) -> list[Callable[[], float]]:
+        """Each searched tree's uniform draw for chance outcomes."""
+        if self._streams is None:
+            return [self.py_rng.random] * trees
+        return [stream.py_rng.random for stream in self._streams]
+
+    def _keys(self, trees: Sequence[int]) -> RandomKeys | list[RandomKeys]:
+        """The order keys for new nodes of the given trees (one shared source, or each tree's own)."""
+        if self._streams is None:
+            return self.order_keys
+        return [self._streams[t].order_keys for t in trees]
 
     def _call_evaluator(
         self, states: list[pyspiel.State], stats: SearchStats
@@ -142,18 +177,28 @@ class BatchedPUCT:
         return np.asarray(priors), np.asarray(values, dtype=np.float64)
 
     def search(
-        self, states: Sequence[pyspiel.State], add_noise: bool = True, simulations: int | None = None
+        self,
+        states: Sequence[pyspiel.State],
+        add_noise: bool = True,
+        simulations: int | None = None,
+        slots: Sequence[int] | None = None,
     ) -> np.ndarray:
         """Searches every state (a decision node) and returns root visit counts, float32 [B, A].
 
-        Tree i is reused when `states[i]` follows from the state searched at index i last time.
+        Tree i is reused when `states[i]` follows from the state searched at index i last time (with
+        `slots`, in slot `slots[i]` last time). With `slots` (see `reset_slots`), tree i draws its noise,
+        chance outcomes and action orders from slot `slots[i]`'s own streams.
         """
         cfg = self.config
         sims = cfg.simulations if simulations is None else simulations
         start = time.perf_counter()
         stats = SearchStats()
         B = len(states)
-        old = self.roots if cfg.reuse_tree else []
+        self._streams = None if slots is None else [self.slots[k] for k in slots]
+        if self._streams is None:
+            old = self.roots if cfg.reuse_tree else []
+        else:
+            old = [stream.root for stream in self._streams] if cfg.reuse_tree else []
         found: list[Node | None] = []
         fresh: list[int] = []
         histories: list[list[int]] = []
@@ -170,25 +215,32 @@ class BatchedPUCT:
         width = max(len(state.legal_actions()) for state in states)
         room = (B * (sims + 1)) * width
         live = [root for root in found if root is not None]
+        if self._streams is not None and cfg.reuse_tree:  # keep the trees of slots not searched now
+            searched = {id(stream) for stream in self._streams}
+            live += [slot.root for slot in self.slots if slot.root is not None and id(slot) not in searched]
         self.pool = self.pool.compact(live, room) if live else EdgePool(room)
         if fresh:
             fresh_states = [states[b].clone() for b in fresh]
             priors, _ = self._call_evaluator(fresh_states, stats)
-            new_roots = expand(fresh_states, priors, cfg.fpu, self.pool, self.order_keys)
+            new_roots = expand(fresh_states, priors, cfg.fpu, self.pool, self._keys(fresh))
             for b, node in zip(fresh, new_roots, strict=True):
                 node.history = histories[b]
                 found[b] = node
             stats.nodes += len(fresh)
             stats.steps += 1
         roots: list[Node] = found  # type: ignore[assignment]  (every slot is filled now)
-        for root in roots:
+        for b, root in enumerate(roots):
             if add_noise and cfg.dirichlet_epsilon > 0:
-                noise = self.rng.dirichlet([cfg.dirichlet_alpha] * len(root.actions))
+                rng = self.rng if self._streams is None else self._streams[b].rng
+                noise = rng.dirichlet([cfg.dirichlet_alpha] * len(root.actions))
                 root.P[:] = (1 - cfg.dirichlet_epsilon) * root.prior + cfg.dirichlet_epsilon * noise
             else:
                 root.P[:] = root.prior
             root.S[:, 1] = root.P / (1.0 + root.N)
         self.roots = list(roots)
+        if self._streams is not None:
+            for stream, root in zip(self._streams, roots, strict=True):
+                stream.root = root
         done = 0
         with GCPaused():
             while done < sims:
@@ -200,6 +252,7 @@ class BatchedPUCT:
         counts = np.zeros((B, self.num_actions), dtype=np.float32)
         for b, root in enumerate(roots):
             counts[b, root.actions] = root.N
+        self._streams = None
         stats.seconds = time.perf_counter() - start
         self.last_stats = stats
         return counts
@@ -227,8 +280,9 @@ class BatchedPUCT:
         self._visits_stale = True
         pool = self.pool
         c = self.config.c_puct
-        rand, child_of = self.py_rng.random, pyspiel.State.child
+        child_of = pyspiel.State.child
         B = len(roots)
+        rands = self._rands(B)
         leaf_states: list[pyspiel.State] = []
         leaf_parents: list[tuple[Node, int]] = []
         leaf_trees: list[int] = []
@@ -262,7 +316,7 @@ class BatchedPUCT:
             for k, (t, node, i) in enumerate(zip(trees.tolist(), nodes, choices, strict=True)):
                 cdf = node.cdf
                 if cdf is not None:
-                    i = choices[k] = min(bisect_right(cdf, rand()), len(cdf) - 1)
+                    i = choices[k] = min(bisect_right(cdf, rands[t]()), len(cdf) - 1)
                 child = node.children[i]
                 if child is None:
                     leaf = child_of(node.state, node.actions[i])
@@ -290,7 +344,7 @@ class BatchedPUCT:
         R = np.zeros((B, n_players + 1))  # the last column: 0 for chance edges (player -1)
         if leaf_states:
             priors, leaf_values = self._call_evaluator(leaf_states, stats)
-            new_nodes = expand(leaf_states, priors, self.config.fpu, pool, self.order_keys)
+            new_nodes = expand(leaf_states, priors, self.config.fpu, pool, self._keys(leaf_trees))
             stats.nodes += len(new_nodes)
             stats.simulations += len(new_nodes)
             lt = np.array(leaf_trees)
@@ -336,11 +390,14 @@ class BatchedPUCT:
         c = self.config.c_puct
         vl = self.config.virtual_loss if leaves_per_tree > 1 else 0.0
         coef = np.array([1.0, 0.0])
-        sqrt, rand = math.sqrt, self.py_rng.random
+        sqrt = math.sqrt
+        rands = self._rands(len(roots))
+        leaf_trees: list[int] = []  # the tree of each of `leaf_states`
         pending: dict[tuple[int, int], int] = {}  # (id(parent), child index) -> index into leaf_states
         leaf_states: list[pyspiel.State] = []
         waiting: list[tuple[list[tuple[Node, int]], int]] = []  # (path to the leaf, index into leaf_states)
-        for root in roots:
+        for b, root in enumerate(roots):
+            rand = rands[b]
             for _ in range(leaves_per_tree):
                 node = root
                 path: list[tuple[Node, int]] = []
@@ -382,6 +439,7 @@ class BatchedPUCT:
                             j = len(leaf_states)
                             pending[key] = j
                             leaf_states.append(leaf)
+                            leaf_trees.append(b)
                         waiting.append((path, j))
                         break
                     node = child
@@ -389,7 +447,7 @@ class BatchedPUCT:
             return
         priors, values = self._call_evaluator(leaf_states, stats)
         values = values.tolist()
-        new_nodes = expand(leaf_states, priors, self.config.fpu, self.pool, self.order_keys)
+        new_nodes = expand(leaf_states, priors, self.config.fpu, self.pool, self._keys(leaf_trees))
         stats.nodes += len(new_nodes)
         n_players = self.num_players
         for path, j in waiting:
@@ -409,7 +467,12 @@ class BatchedPUCT:
 
 
 class PUCTPlayer:
-    """PUCT with an evaluator on one game: no root noise unless asked, most visited move at temperature 0."""
+    """PUCT with an evaluator: no root noise unless asked, most visited move at temperature 0.
+
+    One game at a time (`reset`, `act`) or several (`reset_batch`, `act_batch`: one search over all the
+    games it is to move in, each game in a slot with its own random streams, seeded as `reset` seeds a
+    one-game search), so a batch of games plays each game exactly as alone, up to the evaluator's
+    floating-point sums over a batch."""
 
     def __init__(
         self,
@@ -425,23 +488,37 @@ class PUCTPlayer:
         self.add_noise = add_noise
         self.seed = seed
         self.tree: BatchedPUCT | None = None
-        self.rng = np.random.default_rng(seed)
+        self.rngs: list[np.random.Generator] = [np.random.default_rng(seed)]  # move choice, per slot
         self.last_stats: SearchStats | None = None
 
     def reset(self, game: pyspiel.Game, player_id: int, seed: int) -> None:
-        self.tree = BatchedPUCT(game, self.evaluator, self.config, seed)
-        self.rng = np.random.default_rng(seed)
+        self.reset_batch(game, [player_id], [seed])
 
-    def counts(self, state: pyspiel.State) -> np.ndarray:
-        """Root visit counts over `num_distinct_actions` after a search from `state`."""
-        if self.tree is None or self.tree.game != state.get_game():
-            self.tree = BatchedPUCT(state.get_game(), self.evaluator, self.config, self.seed)
-        counts = self.tree.search([state], add_noise=self.add_noise)[0]
+    def reset_batch(self, game: pyspiel.Game, player_ids: Sequence[int], seeds: Sequence[int]) -> None:
+        """Start len(seeds) games: slot k plays seat `player_ids[k]` of a game seeded `seeds[k]`."""
+        self.tree = BatchedPUCT(game, self.evaluator, self.config, self.seed)
+        self.tree.reset_slots(seeds)
+        self.rngs = [np.random.default_rng(seed) for seed in seeds]
+
+    def counts_batch(self, states: Sequence[pyspiel.State], slots: Sequence[int]) -> np.ndarray:
+        """Root visit counts [B, num_distinct_actions] after one search from each state, in its slot."""
+        if self.tree is None or self.tree.game != states[0].get_game():
+            self.reset(states[0].get_game(), 0, self.seed)
+        counts = self.tree.search(states, add_noise=self.add_noise, slots=slots)
         self.last_stats = self.tree.last_stats
         return counts
 
+    def counts(self, state: pyspiel.State) -> np.ndarray:
+        """Root visit counts over `num_distinct_actions` after a search from `state`."""
+        return self.counts_batch([state], [0])[0]
+
+    def act_batch(self, states: Sequence[pyspiel.State], slots: Sequence[int]) -> list[int]:
+        counts = self.counts_batch(states, slots)
+        rngs = [self.rngs[k] for k in slots]
+        return [sample_action(row, self.temperature, rng) for row, rng in zip(counts, rngs, strict=True)]
+
     def act(self, state: pyspiel.State) -> int:
-        return sample_action(self.counts(state), self.temperature, self.rng)
+        return self.act_batch([state], [0])[0]
 
     def policy(self, state: pyspiel.State) -> np.ndarray:
         return policy_from_counts(self.counts(state), self.temperature if self.temperature > 0 else 1.0)

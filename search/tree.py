@@ -293,12 +293,13 @@ def expand(
     priors: np.ndarray,
     fpu: float,
     pool: EdgePool,
-    keys: RandomKeys | None,
+    keys: RandomKeys | Sequence[RandomKeys] | None,
 ) -> list[Node]:
     """PUCT nodes for evaluated decision states, their statistics in `pool`.
 
     Each node's legal actions are put in a random order (legal order when `keys` is None): sorted by
-    random keys, one per action, taken from `keys` node after node, equal keys in legal order.
+    random keys, one per action, taken from `keys` node after node (or, given one source per state, each
+    node's from its own), equal keys in legal order.
     Selection's `argmax` takes the first of equal scores, so ties fall at random. Priors are gathered at
     the actions and renormalised there (uniform if the evaluator gave them no mass). The evaluation
     counts as each node's first visit.
@@ -324,7 +325,8 @@ def expand(
     if len(nodes) == 1:  # one search of one game: plain numpy indexing costs a fraction of the batch path
         node, n = nodes[0], counts[0]
         if keys is not None:
-            actions, key = node.actions, keys.take_list(n).__getitem__
+            source = keys if isinstance(keys, RandomKeys) else keys[0]
+            actions, key = node.actions, source.take_list(n).__getitem__
             node.actions = [actions[i] for i in sorted(range(n), key=key)]
         p = np.asarray(priors[0], dtype=np.float64)[node.actions]
         mass = float(p.sum())
@@ -334,7 +336,10 @@ def expand(
         rows = np.repeat(np.arange(len(nodes)), counts)
         cols = np.fromiter(itertools.chain.from_iterable(node.actions for node in nodes), np.int64, total)
         if keys is not None:  # each node's slice of `cols` sorted by its keys: one sort of (node, key)
-            key = keys.take_array(total)
+            if isinstance(keys, RandomKeys):
+                key = keys.take_array(total)
+            else:
+                key = np.concatenate([source.take_array(n) for source, n in zip(keys, counts, strict=True)])
             key_bits = min(ORDER_KEY_BITS, 64 - (len(nodes) - 1).bit_length())  # 53 up to 2048 nodes
             packed = (rows.view(np.uint64) << key_bits) | (key >> (53 - key_bits))
             order = packed.argsort(kind="stable")

@@ -208,7 +208,7 @@ def test_a_run_from_before_specs_resumes_with_its_weights_renamed(tmp_path):
 
 
 def test_refuses_a_game_that_is_not_sequential():
-    with pytest.raises(Exception, match="sequential"):
+    with pytest.raises(Exception, match="simultaneous moves"):
         alphazero.check_game(pyspiel.load_game("matrix_rps"))
 
 
