@@ -42,6 +42,10 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+PETTINGZOO_LEARNERS = ("dqn", "reinforce")
+"""The algorithms that train on a PettingZoo env (through envs.pettingzoo.AECOpponentEnv)."""
+
+
 def command_train(argv: list[str]) -> int:
     from agents import ALGORITHMS
 
@@ -72,8 +76,11 @@ def command_train(argv: list[str]) -> int:
 
     config, checkpoint = resume_config(config, getattr(module, "SHAPE_FIELDS", ()))
     env = envs.make(config.env)
+    if envs.is_pettingzoo(env) and algorithm not in PETTINGZOO_LEARNERS:
+        raise UsageError(f"{algorithm} does not train on a PettingZoo env (no forward model, no states); "
+                         f"{' and '.join(PETTINGZOO_LEARNERS)} do")
     summary = module.train(config, env, checkpoint)
-    print_train_summary(algorithm, config, summary, envs.is_game(env))
+    print_train_summary(algorithm, config, summary, envs.is_multiplayer(env))
     return 0
 
 
@@ -135,7 +142,8 @@ def command_eval(argv: list[str]) -> int:
     checkpoint = load_checkpoint(path)
     env = envs.make(args.env or checkpoint["env_spec"])
     player = make_player(args.checkpoint, env, seed=args.seed, device=args.device)  # a bad spec stops here
-    if envs.is_game(env) and args.workers > 1:
+    multiplayer = envs.is_multiplayer(env)  # an OpenSpiel game or a PettingZoo env: a match
+    if multiplayer and args.workers > 1:
         from league.arena import play_match
 
         spec = args.env or checkpoint["env_spec"]
@@ -144,11 +152,12 @@ def command_eval(argv: list[str]) -> int:
         result = match.summary()
     else:
         result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
-    if envs.is_game(env):
-        multi_point = env.max_utility() > 1  # backgammon: a game is worth 1, 2 or 3 points
+    if multiplayer:
+        multi_point = envs.is_game(env) and env.max_utility() > 1  # backgammon: 1, 2 or 3 points a game
         points = f", points per game {result['points_per_game']:+.3f}" if multi_point else ""
         print(
-            f"{args.checkpoint} vs {args.opponent} on {env}: {result['games']} games, "
+            f"{args.checkpoint} vs {args.opponent} on {envs.describe(envs.identity(env))}: "
+            f"{result['games']} games, "
             f"win {result['win_rate']:.3f}, draw {result['draw_rate']:.3f}, loss {result['loss_rate']:.3f}, "
             f"score {result['score']:.3f} (95% interval {result['score_low']:.3f}-{result['score_high']:.3f})"
             + points
@@ -210,10 +219,10 @@ def command_tournament(argv: list[str]) -> int:
     from league.tournament import round_robin, write_results
 
     env = envs.make(args.env)
-    if not envs.is_game(env):
+    if not envs.is_multiplayer(env):
         raise UsageError(f"{args.env!r} is a single-agent env; a tournament needs a turn-based game")
-    if env.num_players() != 2:
-        raise UsageError(f"{args.env} has {env.num_players()} players; tournaments are for two-player games")
+    if envs.num_seats(env) != 2:
+        raise UsageError(f"{args.env} has {envs.num_seats(env)} players; tournaments are for two players")
     for k, name in enumerate(args.players):  # bad names fail here, in one line, before any game
         make_player(name, env, seed=args.seed + k)
     out = Path(args.out or f"runs/tournament__{args.env.split('(')[0]}__{time.strftime('%Y%m%d-%H%M%S')}")
@@ -250,19 +259,32 @@ def command_play(argv: list[str]) -> int:
         raise UsageError("--delay must be at least 0")
     import envs
     from agents.players import make_player
-    from league.human import QuitGame, play_in_terminal
+    from league.human import QuitGame, play_agents_in_terminal, play_in_terminal
 
     env = envs.make(args.env)
-    if not envs.is_game(env):
+    if not envs.is_multiplayer(env):
         raise UsageError(f"{args.env!r} is a single-agent env; play needs a turn-based game")
-    if env.num_players() != len(args.players):
-        raise UsageError(f"{args.env} has {env.num_players()} players; --players names {len(args.players)}")
+    if envs.num_seats(env) != len(args.players):
+        raise UsageError(f"{args.env} has {envs.num_seats(env)} players; --players names {len(args.players)}")
     players = [make_player(name, env, seed=args.seed + k) for k, name in enumerate(args.players)]
+    play = play_agents_in_terminal if envs.is_pettingzoo(env) else play_in_terminal
     try:
-        play_in_terminal(env, players, args.players, seed=args.seed, delay=args.delay)
+        play(env, players, args.players, seed=args.seed, delay=args.delay)
     except QuitGame:
         print("\nquit")
     return 0
+
+
+ENV_KINDS = [
+    ("gymnasium id", "a single-agent env by its registered id: CartPole-v1, FrozenLake-v1"),
+    ("OpenSpiel game", "a turn-based game with a forward model, parameters in brackets: connect_four, "
+                       "'go(board_size=9)'; every tool works on it"),
+    ("PettingZoo plug-in", "module:factory returning an AEC or Parallel env: played by players that act on "
+                           "observations, trained on by dqn and reinforce; no search (no forward model)"),
+    ("module:factory", "your own plug-in, a dotted module path and a factory returning a gymnasium.Env, a "
+                       "pyspiel.Game or a PettingZoo env (or gymnasium's module:EnvId)"),
+]
+"""What `run.py list` says about the kinds of environment and how each is named."""
 
 
 def command_list(argv: list[str]) -> int:
@@ -276,10 +298,16 @@ def command_list(argv: list[str]) -> int:
     print("\nplayers (also: a checkpoint path, or module:factory):")
     for name, (_, text) in BUILTIN_PLAYERS.items():
         print(f"  {name:<11}{text}")
+    print("\nkinds of environment (--env SPEC):")
+    for kind, text in ENV_KINDS:
+        print(f"  {kind:<20}{text}")
     print("\ngymnasium environments:")
     print("  " + " ".join(i for i in gym_ids() if "/" not in i))
     print("\nOpenSpiel games (with parameters: 'go(board_size=9)'):")
     print("  " + " ".join(game_names()))
+    print("\nPettingZoo envs (plug-ins):")
+    print("  envs.pettingzoo_classic:tictactoe envs.pettingzoo_classic:connect_four")
+    print("  (the other way: envs.pettingzoo.to_pettingzoo(game) makes an OpenSpiel game a PettingZoo env)")
     return 0
 
 

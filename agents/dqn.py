@@ -5,9 +5,10 @@ Mnih et al. (2015), with the double-DQN target (van Hasselt et al., 2016) as an 
 clipping. On a gymnasium env the run stops once solved (`SolvedCheck`: a window of training returns and
 a greedy check of the current network both reach the env's reward threshold).
 
-On turn-based games the learner plays one seat of `OpponentEnv` against a fixed
-opponent (random by default) or against its own current network (`--opponent self`); legal-action masks
-apply to the greedy choice, to exploration and to the bootstrapped target.
+On turn-based games (and PettingZoo AEC or Parallel envs) the learner plays one seat of `OpponentEnv`
+(`AECOpponentEnv`) against a fixed opponent (random by default) or against its own current network
+(`--opponent self`); legal-action masks apply to the greedy choice, to exploration and to the
+bootstrapped target.
 
 The Q-network is a spec network (agents/nets/spec.py): `--net mlp` (the flattened observation through
 `--hidden-sizes`) or `--net resnet` (board planes (C, H, W) through a residual tower), then a value head
@@ -36,14 +37,12 @@ from agents.nets.spec import (
     network_from_checkpoint,
     upgrade_mlp_weights,
 )
-from agents.network_player import NetworkPlayer, num_actions, observation_shape
+from agents.network_player import NetworkPlayer, mask_from_info, num_actions, observation_shape
 from agents.schedules import linear_schedule
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
-from envs import is_game, refuse_position_actions
-from envs.encoding import encoder_for, legal_mask
+from envs import is_multiplayer, learner_env, refuse_position_actions
 from envs.errors import UsageError
 from envs.spaces import flatten_observation
-from envs.turn_based import OpponentEnv, acting_seat
 
 
 @dataclass(frozen=True)
@@ -176,23 +175,23 @@ def _legacy_network(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return upgraded["net"], upgraded["model"]
 
 
-class SelfPlayOpponent:
-    """The learner's own Q-network in the other seat(s), epsilon-greedy with the learner's epsilon."""
+class SelfPlayOpponent(NetworkPlayer):
+    """The learner's own Q-network in the other seat(s), epsilon-greedy with the learner's epsilon (drawn
+    from the run's generator, which `reset` leaves alone); it encodes its input as `NetworkPlayer` does."""
 
-    def __init__(self, q_network: torch.nn.Module, game: Any, rng: np.random.Generator):
-        self.q_network, self.game, self.rng = q_network, game, rng
-        self.encoder = encoder_for(game)
+    act_batch = None  # one game at a time, exploring: NetworkPlayer's batched greedy choice is not this
+
+    def __init__(self, q_network: torch.nn.Module, env: Any, rng: np.random.Generator):
+        super().__init__(q_network, env)
+        self.rng = rng
         self.epsilon = 1.0
-        self.seat = 0
 
     def reset(self, game: Any, player_id: int, seed: int) -> None:
         self.seat = player_id
 
-    def act(self, state: Any) -> int:
-        seat = acting_seat(state, self.seat)
-        mask = legal_mask(state, self.game.num_distinct_actions(), seat)
-        obs = self.encoder(state, seat)
-        return epsilon_greedy(self.q_network, obs, mask, self.epsilon, self.rng)
+    def act(self, x: Any, info: dict | None = None) -> int:
+        obs, mask = self.encode(x)
+        return epsilon_greedy(self.network, obs, mask_from_info(mask, info), self.epsilon, self.rng)
 
 
 def epsilon_greedy(
@@ -323,7 +322,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             raise UsageError(f"--net and its sizes cannot change on --resume (the run's encoder: {encoder})")
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
-    game = is_game(env)
+    game = is_multiplayer(env)  # seats to fill: an OpenSpiel game or a PettingZoo env
     run = TrainingRun("dqn", config, env, checkpoint, outcome_kind="win_rate" if game else "return")
     q_network = make_q_network(env, config).to(device)
     optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
@@ -367,7 +366,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             from agents.players import make_player
 
             opponent = make_player(config.opponent, env, seed=config.seed + 1)
-        train_env = OpponentEnv(env, opponent, seed=config.seed)
+        train_env = learner_env(env, opponent, seed=config.seed)
         train_env.episodes = run.episodes  # the learner's seat alternates with the episode's index
     else:
         train_env = env

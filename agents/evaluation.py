@@ -1,4 +1,5 @@
-"""Evaluating a player: mean return on a gymnasium env, or a match against an opponent on a game.
+"""Evaluating a player: mean return on a gymnasium env, or a match against an opponent on a game (an
+OpenSpiel game or a PettingZoo env).
 
 `run.py eval` and the final evaluation of every training run call the same function with the same
 seeds, so `eval` on `ckpt/latest.pt` reproduces the score a run reported.
@@ -19,7 +20,7 @@ def evaluate_player(player: Any, env: Any, episodes: int, opponent: str = "rando
     A gym env is evaluated on a fresh copy of itself, episode i reset with seed + i (and the player's
     `begin_episode()` called first, if it has one).
     """
-    if envs.is_game(env):
+    if envs.is_multiplayer(env):  # an OpenSpiel game or a PettingZoo env: a match through the arena
         from agents.players import make_player
         from league.arena import play_match
 

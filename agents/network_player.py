@@ -1,8 +1,8 @@
 """A player that acts from a network's action scores (Q-values or logits), on gym envs and on games.
 
-Shared by the value-based and policy-based learners: it encodes the input (a gymnasium observation, or a
-pyspiel state from the view of the player to move), masks illegal actions and takes the argmax, or samples
-from the softmax when `sample` is set.
+Shared by the value-based and policy-based learners: it encodes the input (a gymnasium observation, a
+pyspiel state from the view of the player to move, or a PettingZoo agent's observation with its seat),
+masks illegal actions and takes the argmax, or samples from the softmax when `sample` is set.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs import is_game
+from envs import is_game, is_pettingzoo
 from envs.encoding import encoder_for, legal_mask
 from envs.spaces import flatten_observation
 from envs.turn_based import acting_seat
@@ -23,6 +23,10 @@ def observation_shape(env: Any) -> tuple[int, ...]:
     """The shape of what the network sees for `env`."""
     if is_game(env):
         return encoder_for(env).shape
+    if is_pettingzoo(env):
+        from envs.pettingzoo import ObservationEncoder
+
+        return ObservationEncoder(env).shape
     from envs.spaces import flat_size
 
     return (flat_size(env.observation_space),)
@@ -31,9 +35,20 @@ def observation_shape(env: Any) -> tuple[int, ...]:
 def num_actions(env: Any) -> int:
     if is_game(env):
         return env.num_distinct_actions()
+    if is_pettingzoo(env):
+        from envs import pettingzoo
+
+        return pettingzoo.num_actions(env)
     from envs.spaces import require_discrete_actions
 
     return require_discrete_actions(env.action_space)
+
+
+def mask_from_info(mask: np.ndarray | None, info: dict | None) -> np.ndarray | None:
+    """`mask`, or when there is none the PettingZoo agent's `info["action_mask"]` (as bools), or None."""
+    if mask is None and info and "action_mask" in info:
+        return np.asarray(info["action_mask"]).astype(bool)
+    return mask
 
 
 class NetworkPlayer:
@@ -44,7 +59,12 @@ class NetworkPlayer:
         self.network = network.to(device).eval()
         self.device = torch.device(device)
         self.game = env if is_game(env) else None
-        self.space = None if self.game is not None else env.observation_space
+        self.agents_encoder = None  # on a PettingZoo env: its observations with the agent's seat
+        if is_pettingzoo(env):
+            from envs.pettingzoo import ObservationEncoder
+
+            self.agents_encoder = ObservationEncoder(env)
+        self.space = None if self.game is not None or self.agents_encoder else env.observation_space
         self.sample = sample
         self.rng = np.random.default_rng(seed)
         self.seat = 0
@@ -54,8 +74,13 @@ class NetworkPlayer:
         self.seat = player_id
 
     def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """What the network sees of one input (a state from its mover's view, or a flattened observation)
-        and the legal mask (None on a gym env)."""
+        """What the network sees of one input (a state from its mover's view, a flattened observation, or a
+        PettingZoo observation with this player's seat) and the legal mask (None on a gym env, and on a
+        PettingZoo env whose observation holds none: `act` then reads it from `info`)."""
+        if self.agents_encoder is not None:
+            from envs.pettingzoo import split_observation
+
+            return self.agents_encoder(x, self.seat), split_observation(x, None)[1]
         if self.game is not None:
             seat = acting_seat(x, self.seat)
             return encoder_for(self.game)(x, seat), legal_mask(x, self.game.num_distinct_actions(), seat)
@@ -68,9 +93,11 @@ class NetworkPlayer:
             out = self.network(torch.as_tensor(obs, device=self.device).unsqueeze(0))[0].float().cpu().numpy()
         return out, mask
 
-    def act(self, x: Any) -> int:
+    def act(self, x: Any, info: dict | None = None) -> int:
+        """The best (or a sampled) legal action for `x`; on a PettingZoo env, `x` and `info` are what the
+        agent's `last()` gives (the mask in the observation dict or in `info`)."""
         scores, mask = self.scores(x)
-        return self.choose(scores, mask, self.rng)
+        return self.choose(scores, mask_from_info(mask, info), self.rng)
 
     def choose(self, scores: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator) -> int:
         """The legal action of highest score, or one sampled from the softmax of the legal scores."""

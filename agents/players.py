@@ -16,12 +16,24 @@ from envs.errors import UsageError, closest
 
 
 def _random(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from envs import is_pettingzoo
+
+    if is_pettingzoo(env):
+        from envs.pettingzoo import RandomObservationPlayer
+
+        return RandomObservationPlayer(seed)
     from envs.turn_based import RandomPlayer
 
     return RandomPlayer(seed)
 
 
 def _human(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from envs import is_pettingzoo
+
+    if is_pettingzoo(env):
+        from league.human import HumanAgentPlayer
+
+        return HumanAgentPlayer()
     from league.human import HumanPlayer
 
     return HumanPlayer()
@@ -115,8 +127,9 @@ class _WithReset:
         if callable(observe):
             observe(state, action)
 
-    def act(self, state: Any) -> int:
-        return self.inner.act(state)
+    def act(self, *inputs: Any) -> int:
+        """The inner player's `act`: `act(state)` on a game, `act(observation, info)` on a PettingZoo env."""
+        return self.inner.act(*inputs)
 
 
 def parse_player_name(name: str) -> tuple[str, str | None, dict[str, str]]:
@@ -161,16 +174,24 @@ def make_player(name: str, env: Any, seed: int = 0, device: str = "cpu") -> Any:
     )
 
 
+SEARCH_ALGORITHMS = ("alphazero", "td-lambda")
+"""Algorithms whose players search (PUCT, 1-ply/2-ply look-ahead): they need a forward model."""
+
+
 def load_checkpoint_player(
     path: str, env: Any, device: str = "cpu", options: dict[str, str] | None = None
 ) -> Any:
     """The player a checkpoint describes, checked against `env`."""
     from agents import ALGORITHMS
     from agents.checkpoint import check_env, load_checkpoint
+    from envs import is_pettingzoo
 
     checkpoint = load_checkpoint(path)
-    check_env(checkpoint, env)
     algorithm = checkpoint.get("algorithm")
+    if algorithm in SEARCH_ALGORITHMS and is_pettingzoo(env):
+        raise UsageError(f"a {algorithm} checkpoint searches with a forward model: it needs an OpenSpiel "
+                         "game, not a PettingZoo env")
+    check_env(checkpoint, env)
     if algorithm not in ALGORITHMS:
         raise UsageError(f"checkpoint {path!r} is from unknown algorithm {algorithm!r}")
     module = importlib.import_module(ALGORITHMS[algorithm][0])

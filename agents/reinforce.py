@@ -14,7 +14,8 @@ One update follows every `batch_episodes` episodes, with the advantages standard
 `mlp` sees the current observation only; `lstm` adds an LSTM core whose state runs through the episode
 (learned on whole episodes, or on `--chunk-length` steps at a time with the state carried); `transformer`
 attends over the last `--context` observations (agents/memory.py keeps what each remembers).
-On a turn-based game the learner sits in one seat of `OpponentEnv` (seats alternate between episodes)
+On a turn-based game the learner sits in one seat of `OpponentEnv` (on a PettingZoo AEC or Parallel env,
+`AECOpponentEnv`; seats alternate between episodes)
 against `random` (or any player name), against itself, or against a pool of its own past snapshots
 (full checkpoints in the run's `snapshots/` folder, agents/snapshots.py); illegal actions are masked
 out of the softmax when acting, when learning and when playing.
@@ -43,10 +44,9 @@ from agents.nets.spec import (
 from agents.network_player import NetworkPlayer, num_actions, observation_shape
 from agents.snapshots import SnapshotStore
 from agents.training import SolvedCheck, TrainConfig, TrainingRun, resolve_device, seed_everything
-from envs import is_game, refuse_position_actions
+from envs import is_multiplayer, learner_env, refuse_position_actions
 from envs.errors import UsageError
 from envs.spaces import flatten_observation
-from envs.turn_based import OpponentEnv
 
 ALGORITHM = "reinforce"
 
@@ -249,7 +249,8 @@ class Batch:
 
 
 def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train a policy on `env` (a gymnasium env or a pyspiel game); returns the run's summary."""
+    """Train a policy on `env` (a gymnasium env, a pyspiel game or a PettingZoo env); returns the run's
+    summary."""
     if config.batch_episodes < 1 or config.solved_window < 1:
         raise UsageError("--batch-episodes and --solved-window must be at least 1")
     refuse_position_actions(env, ALGORITHM)
@@ -259,7 +260,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         checkpoint = upgrade_pre_spec_checkpoint(checkpoint)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
-    game = is_game(env)
+    game = is_multiplayer(env)  # seats to fill: an OpenSpiel game or a PettingZoo env
     policy, value = make_networks(env, config)
     policy.to(device)
     groups = [{"params": policy.parameters(), "lr": config.learning_rate}]
@@ -282,7 +283,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     memory = EpisodeMemory(acting_policy)
     train_env = env
     if game:
-        train_env = OpponentEnv(env, make_opponent(config, env, acting_policy, pool), seed=config.seed)
+        train_env = learner_env(env, make_opponent(config, env, acting_policy, pool), seed=config.seed)
         train_env.episodes = run.episodes  # the learner's seat alternates with the episode's index
 
     def save() -> None:
@@ -423,8 +424,9 @@ class PoolOpponent:
         net = self.pool.network(names[int(rng.integers(len(names)))]) if names else self.policy
         self.player = ReinforcePlayer(net, game, sample=True, seed=seed)
 
-    def act(self, state: Any) -> int:
-        return self.player.act(state)
+    def act(self, *inputs: Any) -> int:
+        """The drawn snapshot's action: `act(state)` on a game, `act(observation, info)` on PettingZoo."""
+        return self.player.act(*inputs)
 
 
 # ---------------------------------------------------------------------------------------------------

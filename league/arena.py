@@ -164,7 +164,14 @@ class _GameRunner:
 
     def play(self, job: GameJob) -> dict[str, Any]:
         seats = [self.player(name, seat) for seat, name in enumerate(job.seats)]
-        record = play_game(self.game, seats, seed=job.seed)
+        from envs import is_pettingzoo
+
+        if is_pettingzoo(self.game):  # players act on observations (envs/pettingzoo.py)
+            from envs.pettingzoo import play_aec_game
+
+            record = play_aec_game(self.game, seats, seed=job.seed)
+        else:
+            record = play_game(self.game, seats, seed=job.seed)
         return _record(job, record.actions, record.returns)
 
 
@@ -181,12 +188,12 @@ def _play_in_worker(task: tuple[str, MakePlayer, int, list[GameJob], int]) -> li
 
 
 def load_game(spec: str) -> Any:
-    """The game named by an env spec (see `envs.make`)."""
+    """The game named by an env spec (see `envs.make`): an OpenSpiel game or a PettingZoo env."""
     import envs
 
     game = envs.make(spec)
-    if not envs.is_game(game):
-        raise ValueError(f"{spec!r} is not a turn-based game")
+    if not envs.is_multiplayer(game):
+        raise ValueError(f"{spec!r} is not a turn-based game or a PettingZoo env")
     return game
 
 

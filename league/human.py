@@ -58,6 +58,16 @@ def parse_typed_move(entry: str, names: dict[str, int]) -> int | None:
     return matches.pop() if len(matches) == 1 else None
 
 
+def read_entry(prompt: str, stdin: TextIO, stdout: TextIO) -> str:
+    """One line typed after `prompt`, stripped; `quit` (`exit`, `q`) or the end of input raises QuitGame."""
+    print(prompt, end="", file=stdout, flush=True)
+    line = stdin.readline()
+    entry = line.strip()
+    if not line or entry.lower() in ("quit", "exit", "q"):
+        raise QuitGame()
+    return entry
+
+
 class HumanPlayer:
     """Reads a move from the terminal: its name (as the game prints it) or its action number."""
 
@@ -82,11 +92,7 @@ class HumanPlayer:
         extra = "undo, quit" if self.can_undo else "quit"
         print(f"legal moves: {listing}   (or: {extra})", file=self.stdout)
         while True:
-            print(f"player {player} move> ", end="", file=self.stdout, flush=True)
-            line = self.stdin.readline()
-            entry = line.strip()
-            if not line or entry.lower() in ("quit", "exit", "q"):
-                raise QuitGame()
+            entry = read_entry(f"player {player} move> ", self.stdin, self.stdout)
             if entry.lower() == "undo":
                 if self.can_undo:
                     raise UndoMove()
@@ -181,11 +187,85 @@ def play_in_terminal(
         movers.append(mover)
         print(f"\n{state}", file=out)
     returns = [float(r) for r in state.returns()]
+    print(f"game over: {verdict(returns, names)}; returns {returns}", file=out)
+    return returns
+
+
+def verdict(returns: Sequence[float], names: Sequence[str]) -> str:
+    """'draw', or who won ('player 0 (human) wins'), from the players' returns."""
     best = max(returns)
     winners = [k for k, r in enumerate(returns) if r == best]
     if len(winners) == len(returns):
-        verdict = "draw"
-    else:
-        verdict = " and ".join(f"player {k} ({names[k]})" for k in winners) + " wins"
-    print(f"game over: {verdict}; returns {returns}", file=out)
+        return "draw"
+    return " and ".join(f"player {k} ({names[k]})" for k in winners) + " wins"
+
+
+def observation_text(observation: Any) -> str:
+    """A PettingZoo observation for the terminal: a board of planes (H, W, C) as a grid of the plane set at
+    each cell ('.' for none, 1 for the mover's own plane in classic envs), anything else as numbers."""
+    import numpy as np
+
+    board = np.asarray(observation)
+    if board.ndim == 3 and board.shape[-1] <= 9:
+        cells = np.where(board.any(-1), board.argmax(-1) + 1, 0)
+        return "\n".join(" ".join("." if c == 0 else str(c) for c in row) for row in cells)
+    return np.array2string(board, precision=2, suppress_small=True)
+
+
+class HumanAgentPlayer:
+    """A human as a PettingZoo agent: types a legal action id, or its name where the env names its actions
+    (an OpenSpiel game converted by Shimmy); `quit` ends the game. No undo (the env has no forward model)."""
+
+    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None):
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.env: Any = None
+        self.player_id = 0
+
+    def reset(self, env: Any, player_id: int, seed: int) -> None:
+        self.env, self.player_id = env, player_id
+
+    def act(self, observation: Any, info: dict | None = None) -> int:
+        import numpy as np
+
+        from envs.pettingzoo import num_actions, split_observation
+
+        board, mask = split_observation(observation, info)
+        legal = [int(a) for a in (np.flatnonzero(mask) if mask is not None else range(num_actions(self.env)))]
+        state = getattr(getattr(self.env, "unwrapped", self.env), "game_state", None)  # Shimmy's OpenSpiel
+        if state is not None:
+            names = {state.action_to_string(self.player_id, a): a for a in legal}
+            print(f"\n{state}", file=self.stdout)
+        else:
+            names = {str(a): a for a in legal}
+            print(f"\n{observation_text(board)}", file=self.stdout)
+        print(f"legal actions: {' '.join(names)}   (or: quit)", file=self.stdout)
+        while True:
+            entry = read_entry(f"player {self.player_id} action> ", self.stdin, self.stdout)
+            action = parse_typed_move(entry, names)
+            if action is not None:
+                return action
+            print(f"{entry!r} is not a legal action; legal: {' '.join(names)}", file=self.stdout)
+
+
+def play_agents_in_terminal(env: Any, players: Sequence[Any], names: Sequence[str], seed: int = 0,
+                            delay: float = 0.0, stdout: TextIO | None = None) -> list[float]:
+    """Play one game of a PettingZoo env at the terminal, `players[i]` as its i-th agent; prints every
+    action and the result; returns each agent's cumulative reward. Raises QuitGame on quit."""
+    from envs.pettingzoo import env_name, play_aec_game
+
+    out = stdout or sys.stdout
+    agents = list(env.possible_agents)
+    humans = any(isinstance(p, HumanAgentPlayer) for p in players)
+    print(f"{env_name(env)}: " + ", ".join(f"player {k} = {n} ({a})" for k, (n, a) in
+                                           enumerate(zip(names, agents, strict=True))), file=out)
+
+    def on_move(aec: Any, agent: str, action: int) -> None:
+        seat = agents.index(agent)
+        if delay > 0 and not humans:
+            time.sleep(delay)
+        print(f"player {seat} ({names[seat]}) plays {action}", file=out)
+
+    returns = play_aec_game(env, players, seed, on_move=on_move).returns
+    print(f"game over: {verdict(returns, names)}; returns {returns}", file=out)
     return returns
