@@ -180,7 +180,7 @@ def test_a_parallel_env_plays_as_a_simultaneous_game():
 def test_openspiel_games_pass_pettingzoo_api_tests():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "observation space is -inf..inf": OpenSpiel tensors are unbounded
-        for spec in ("tic_tac_toe", "kuhn_poker"):
+        for spec in ("tic_tac_toe", "kuhn_poker", "backgammon"):  # backgammon: our own game
             api_test(to_pettingzoo(spec), num_cycles=200)
         for spec in ("goofspiel(num_cards=4,imp_info=True)", "matrix_rps"):
             parallel_api_test(to_pettingzoo(spec), num_cycles=200)
