@@ -17,7 +17,7 @@ import json
 import signal
 import sys
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import tyro
 
@@ -198,6 +198,10 @@ class TournamentArgs:
     batch_size: int = 32
     """games played together (per worker): a network or PUCT player makes one call per step for all of
     them; each game keeps its own random streams (1: one game at a time)"""
+    backend: Literal["local", "ray"] = "local"
+    """where the --workers play: processes of this machine, or a Ray cluster (palaestra[ray])"""
+    address: str | None = None
+    """with --backend ray: the cluster to join (auto, or HOST:PORT); without it Ray starts here"""
 
 
 def command_tournament(argv: list[str]) -> int:
@@ -229,8 +233,16 @@ def command_tournament(argv: list[str]) -> int:
     pairs = len(args.players) * (len(args.players) - 1) // 2
     print(f"{args.env}: {len(args.players)} players, {pairs} pairs x {args.games} games, "
           f"{args.workers} worker{'s' if args.workers > 1 else ''}", flush=True)
+    if args.backend == "ray":
+        from league.actors import check_backend
+
+        check_backend("ray")
+        from league.actors_ray import connect
+
+        connect(args.address)
     result = round_robin(args.env, args.players, args.games, make_player, workers=args.workers,
-                         seed=args.seed, bootstrap=args.bootstrap, batch_size=args.batch_size)
+                         seed=args.seed, bootstrap=args.bootstrap, batch_size=args.batch_size,
+                         backend=args.backend)
     paths = write_results(result, out)
     print(f"\n{format_table(result.ratings, result.payoff)}\n")
     print(f"{len(result.games)} games in {result.seconds:.1f} s")

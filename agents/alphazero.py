@@ -14,8 +14,13 @@ The learner samples the replay buffer, maps each example through a random symmet
 (`envs.symmetries`; identity for games without registered ones), and minimises cross-entropy to the
 visit distribution plus the squared value error, with AdamW's decoupled weight decay as the L2 term and
 a cosine learning-rate schedule over `--steps`. It takes `samples_per_position` gradient samples per
-position played, whoever plays them: this process (`--workers 0`, deterministic for a seed) or K actor
-processes (`--workers K`) that receive the learner's weights every `publish_every` gradient steps. On a
+position played, whoever plays them: this process (`--workers 0`, deterministic for a seed) or K actors
+(`--workers K`, league/actors.py: processes of this machine with `--backend local`, Ray actors with
+`--backend ray`) that receive the learner's weights every `publish_every` gradient steps. An actor plays
+each game to its end with the weights it began with: new games start with a new version while the
+games begun before finish with theirs (two versions at most at a time). An actor that dies is restarted
+(its unfinished games are lost, never counted); past the pool's limit the run stops with its
+checkpoint saved. On a
 GPU the learner and the evaluator run in bfloat16 autocast (`--amp`). `--steps` counts moves played.
 
 The network comes from a spec (agents/nets/spec.py): `--net resnet` is AlphaGo Zero's (a residual tower
@@ -39,9 +44,8 @@ assumes zero-sum returns between the players. Games still in progress when a run
 from __future__ import annotations
 
 import dataclasses
-import queue
-import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,7 +54,6 @@ import pyspiel
 import torch
 import torch.nn.functional as F
 
-from agents.actors import ActorFailed, Actors
 from agents.buffers import PolicyValueBuffer
 from agents.evaluation import evaluate_player, headline, log_evaluation
 from agents.nets.policy_value import (
@@ -68,6 +71,7 @@ from envs.encoding import encoder_for
 from envs.errors import UsageError
 from envs.symmetries import symmetries_for
 from envs.turn_based import random_play_statistics, require_sequential, sample_chance
+from league.actors import ActorFailed, ActorPool, check_backend, numpy_weights
 from league.elo_tracker import EloTracker
 from search.network_evaluator import NetworkEvaluator, autocast
 from search.puct import BatchedPUCT, PUCTConfig, PUCTPlayer
@@ -108,7 +112,13 @@ class Config(TrainConfig):
     """self-play games played at once (per actor); one network call per simulation step evaluates a leaf of
     each (use 512+ on a GPU)"""
     workers: int = 0
-    """actor processes playing self-play (0: this process alternates playing and learning, deterministic)"""
+    """actors playing self-play (0: this process alternates playing and learning, deterministic)"""
+    backend: Literal["local", "ray"] = "local"
+    """where the --workers actors run: processes of this machine, or a Ray cluster (palaestra[ray])"""
+    address: str | None = None
+    """with --backend ray: the cluster to join (auto, or HOST:PORT); without it Ray starts on this machine"""
+    max_restarts: int = 3
+    """actor deaths the run survives (each dead actor is restarted with the newest weights)"""
     publish_every: int = 20
     """gradient steps between sending the weights to the actors (with --workers)"""
     c_puct: float = 1.25
@@ -262,7 +272,12 @@ class SelfPlay:
     returns the finished games' examples."""
 
     def __init__(
-        self, game: pyspiel.Game, evaluator: NetworkEvaluator, config: Config, rng: np.random.Generator
+        self,
+        game: pyspiel.Game,
+        evaluator: NetworkEvaluator,
+        config: Config,
+        rng: np.random.Generator,
+        games: int | None = None,
     ):
         self.game, self.evaluator, self.rng = game, evaluator, rng
         config = with_game_defaults(config, game)
@@ -276,7 +291,9 @@ class SelfPlay:
         self.search = BatchedPUCT(game, evaluator, puct, seed=int(rng.integers(2**31)))
         self.scale = utility_scale(game)
         self.random_opening_moves = config.random_opening_moves
-        self.states = [self.new_game() for _ in range(config.games_in_parallel)]
+        self.target = config.games_in_parallel if games is None else games
+        """games kept going: a finished game is replaced while there are no more (0: let them all end)"""
+        self.states = [self.new_game() for _ in range(self.target)]
         self.moves = [0] * len(self.states)
         self.q_weight = config.q_weight
         self.records: list[list[tuple[np.ndarray, np.ndarray, int, float]]] = [[] for _ in self.states]
@@ -297,12 +314,17 @@ class SelfPlay:
         return state if not state.is_terminal() else self.new_game()
 
     def play_move(self) -> list[GameExamples]:
-        """One move in every game; returns the examples of the games that ended."""
+        """One move in every game; returns the examples of the games that ended. A finished game is
+        replaced by a new one while there are at most `target` games, else dropped; then new games are
+        added up to `target`."""
+        if not self.states:
+            self.grow()
+            return []
         counts = self.search.search(self.states, add_noise=True)
         root_values = self.search.root_values() / self.scale if self.q_weight else np.zeros(len(self.states))
         self.simulations_per_second = self.search.last_stats.simulations_per_second
         obs, _ = self.evaluator.encode(self.states)
-        finished = []
+        finished, ended = [], []
         for b, state in enumerate(self.states):
             policy = counts[b] / counts[b].sum()
             self.records[b].append((obs[b], policy, state.current_player(), float(root_values[b])))
@@ -323,44 +345,53 @@ class SelfPlay:
                         ),
                     )
                 )
-                self.states[b], self.moves[b], self.records[b] = self.new_game(), 0, []
+                if len(self.states) - len(ended) <= self.target:
+                    self.states[b], self.moves[b], self.records[b] = self.new_game(), 0, []
+                else:
+                    ended.append(b)
+        for b in reversed(ended):
+            del self.states[b], self.moves[b], self.records[b]
+        self.grow()
         return finished
 
+    def grow(self) -> None:
+        """New games up to `target`."""
+        while len(self.states) < self.target:
+            self.states.append(self.new_game())
+            self.moves.append(0)
+            self.records.append([])
 
-def actor_main(
-    config: Config,
-    seed: int,
-    spec: dict[str, Any],
-    shared_weights: dict[str, torch.Tensor],
-    version: Any,
-    lock: Any,
-    examples: Any,
-    stop: Any,
-) -> None:
-    """An actor process: self-play with the latest published weights, finished games onto `examples`."""
+
+def self_play_actor(
+    setup: tuple[Config, dict[str, Any]], seed: int, source: Any
+) -> Iterator[tuple[int, Any]]:
+    """An actor (league/actors.py): self-play with the newest weights, yielding `(version, (one finished
+    game's examples, simulations per second))`. Each game is played to its end with one version: when a
+    newer one is published, new games start with it while the others finish with theirs; a version newer
+    still waits until those are done, so there are two versions at most at a time."""
     import envs
-    from league.workers import initialize_worker
 
-    initialize_worker()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and stops the actors
+    config, spec = setup
     game = check_game(envs.make(config.env))
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    network = make_network(game, config, spec)
-    seen = -1
-    selfplay = SelfPlay(game, NetworkEvaluator(network, game), config, rng)
-    while not stop.is_set():
-        if version.value != seen:
-            with lock:
-                network.load_state_dict(shared_weights)
-                seen = version.value
-        for finished in selfplay.play_move():
-            while not stop.is_set():
-                try:
-                    examples.put((finished, selfplay.simulations_per_second), timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
+    groups: list[tuple[int, SelfPlay]] = []  # (version, its games), oldest first
+    while True:
+        if len(groups) < 2:
+            version, weights = source.latest()
+            if not groups or version != groups[-1][0]:
+                network = make_network(game, config, spec)
+                network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
+                if groups:
+                    groups[-1][1].target = 0  # its games finish; new ones start with the new version
+                free = config.games_in_parallel - sum(len(selfplay.states) for _, selfplay in groups)
+                groups.append((version, SelfPlay(game, NetworkEvaluator(network, game), config, rng, free)))
+        for version, selfplay in groups:
+            for finished in selfplay.play_move():
+                yield version, (finished, selfplay.simulations_per_second)
+        groups = [(v, selfplay) for v, selfplay in groups[:-1] if selfplay.states] + groups[-1:]
+        if len(groups) > 1:  # the newest version's games take the places the older games leave
+            groups[-1][1].target = config.games_in_parallel - sum(len(sp.states) for _, sp in groups[:-1])
 
 
 def puct_player(
@@ -387,6 +418,10 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         checkpoint = {**checkpoint, "net": spec, "model": weights}
     if config.workers < 0:
         raise UsageError("--workers must be 0 (self-play in this process) or more")
+    if config.max_restarts < 0:
+        raise UsageError("--max-restarts must be 0 or more")
+    if config.workers:
+        check_backend(config.backend)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     run = TrainingRun("alphazero", config, env, checkpoint, outcome_kind="win_rate")
@@ -487,7 +522,12 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             and train_steps * config.batch_size < config.samples_per_position * run.step
         )
 
-    actors = Actors(actor_main, config, network, config.workers, config.seed) if config.workers else None
+    actors = None
+    if config.workers:
+        seeds = [config.seed + 1000 * (k + 1) for k in range(config.workers)]
+        actors = ActorPool(config.backend, self_play_actor, (config, network.spec), seeds,
+                           (train_steps, numpy_weights(network)), max_restarts=config.max_restarts,
+                           **({"address": config.address} if config.backend == "ray" else {}))
     selfplay = (
         None if actors else SelfPlay(game, NetworkEvaluator(network, game, device, config.amp), config, rng)
     )
@@ -502,15 +542,16 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
                 while learning_due():
                     learn()
             else:
-                finished, speed = actors.collect(timeout=0.0 if learning_due() else 0.2)
-                add_games(finished, speed)
+                emitted = actors.results(timeout=0.0 if learning_due() else 0.2)
+                finished = [e.item[0] for e in emitted]
+                add_games(finished, emitted[-1].item[1] if emitted else 0.0)
                 run.advance(sum(len(values) for _, _, values in finished))
                 for _ in range(config.publish_every):
                     if not learning_due():
                         break
                     learn()
                     if train_steps % config.publish_every == 0:
-                        actors.publish(network)
+                        actors.publish(train_steps, numpy_weights(network))
             if config.eval_every > 0 and run.step - last_eval >= config.eval_every:
                 last_eval, last_result = run.step, evaluate()
             if run.due_for_checkpoint():
@@ -536,6 +577,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
         selfplay_seconds=round(time.time() - started, 1),
         eval_opponent=opponent,
         elo=round(elo.ratings[-1], 1),
+        **({"actor_restarts": actors.restarts} if actors is not None else {}),
         **headline(result),
     )
 

@@ -210,34 +210,32 @@ def play_games(
     pool: Any = None,
     build_seed: int = 0,
     batch_size: int = 1,
+    backend: str = "local",
 ) -> list[dict[str, Any]]:
-    """Play every job; records in the order of `jobs`, whatever the number of workers.
+    """Play every job; records in the order of `jobs`, whatever the number of workers or the backend.
 
     `game` is an env spec (needed in workers) or a pyspiel.Game. With `pool` (a `league.workers.WorkerPool`)
-    or `workers > 1`, the jobs run in worker processes, in chunks; else here, one after the other, or
-    `batch_size` at a time together (`_GameRunner.play_batched`; in workers too).
+    or `workers > 1`, or on `backend="ray"`, the jobs run as tasks of league/actors.py's `run_tasks`, a
+    chunk of games each; else here, one after the other, or `batch_size` at a time together
+    (`_GameRunner.play_batched`; in tasks too).
     Each record: {"players" (names, seat order), "seat_of_first", "actions", "returns", "seed", "tag"}.
     """
-    if pool is None and workers <= 1:
+    if backend != "ray" and pool is None and workers <= 1:
         runner = _GameRunner(load_game(game) if isinstance(game, str) else game, make_player, build_seed)
         return runner.play_batched(jobs, batch_size)
     if make_player is None:
         raise ValueError("games in worker processes need player names and make_player")
-    from league.workers import WorkerPool
+    from league.actors import run_tasks
 
-    own_pool = pool is None
-    pool = pool or WorkerPool(workers)
-    try:
-        chunk = max(1, math.ceil(len(jobs) / (pool.workers * 8)))
-        if batch_size > 1:  # a chunk is at least a batch, as long as every worker gets one
-            chunk = max(chunk, min(batch_size, math.ceil(len(jobs) / pool.workers)))
-        spec = game_spec(game)
-        tasks = [(spec, make_player, build_seed, list(jobs[i : i + chunk]), batch_size)
-                 for i in range(0, len(jobs), chunk)]
-        return [record for records in pool.map(_play_in_worker, tasks) for record in records]
-    finally:
-        if own_pool:
-            pool.close()
+    width = pool.workers if pool is not None else max(workers, 1)
+    chunk = max(1, math.ceil(len(jobs) / (width * 8)))
+    if batch_size > 1:  # a chunk is at least a batch, as long as every worker gets one
+        chunk = max(chunk, min(batch_size, math.ceil(len(jobs) / width)))
+    spec = game_spec(game)
+    tasks = [(spec, make_player, build_seed, list(jobs[i : i + chunk]), batch_size)
+             for i in range(0, len(jobs), chunk)]
+    done = run_tasks(backend, _play_in_worker, tasks, workers, pool)
+    return [record for records in done for record in records]
 
 
 def play_match(
@@ -250,6 +248,7 @@ def play_match(
     make_player: MakePlayer | None = None,
     pool: Any = None,
     batch_size: int = 1,
+    backend: str = "local",
 ) -> MatchResult:
     """Play `games` games of a two-player game; player 0 takes seat 0 in even games and seat 1 in odd ones.
 
@@ -279,7 +278,8 @@ def play_match(
         records = runner.play_batched(match_jobs(labels, games, seed), together)
     else:
         jobs = match_jobs(names, games, seed)  # type: ignore[arg-type]
-        records = play_games(game, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size)
+        records = play_games(game, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size,
+                             backend=backend)
     result = MatchResult()
     for record in records:
         result.add(record)

@@ -50,6 +50,7 @@ def round_robin(
     seed: int = 0,
     bootstrap: int = 1000,
     batch_size: int = 1,
+    backend: str = "local",
 ) -> TournamentResult:
     """Every pair (i < j) plays `games_per_pair` games, i in seat 0 of its even games; all in one pool,
     `batch_size` games at a time together (league/batched.py: one network call per step for a player
@@ -62,12 +63,13 @@ def round_robin(
             pair_seed = seed + 1_000_003 * (i * len(names) + j)
             jobs += match_jobs([names[i], names[j]], games_per_pair, pair_seed, tag=[i, j])
     pool = None
-    if workers > 1:
+    if workers > 1 and backend == "local":
         from league.workers import WorkerPool
 
         pool = WorkerPool(workers)
     try:
-        records = play_games(env, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size)
+        records = play_games(env, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size,
+                             backend=backend)
     finally:
         if pool is not None:
             pool.close()

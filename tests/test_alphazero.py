@@ -291,8 +291,8 @@ def test_value_targets_mix_outcome_and_search_value(tmp_path):
         assert np.abs(values).max() <= 1.0 and len(np.unique(values)) > 10
 
 
-def test_a_dead_actor_stops_the_run_with_its_checkpoint_saved(tmp_path, monkeypatch):
-    # A plug-in game whose factory exits in any child process: the actor dies at start.
+def test_an_actor_that_keeps_dying_stops_the_run_with_its_checkpoint_saved(tmp_path, monkeypatch):
+    # A plug-in game whose factory exits in any child process: every (re)started actor dies at start.
     (tmp_path / "dies_in_actors.py").write_text(
         "import multiprocessing, os\n"
         "from docs.examples.countdown import make_game as countdown\n"
@@ -304,9 +304,27 @@ def test_a_dead_actor_stops_the_run_with_its_checkpoint_saved(tmp_path, monkeypa
     monkeypatch.syspath_prepend(str(tmp_path))
     from agents.training import TrainingStopped
 
-    with pytest.raises(TrainingStopped, match="exit code 3"):
-        train(tmp_path, "dead", env="dies_in_actors:make_game", steps=600, workers=1)
+    with pytest.raises(TrainingStopped, match="restarted actors 1 times.*exit code 3"):
+        train(tmp_path, "dead", env="dies_in_actors:make_game", steps=600, workers=1, max_restarts=1)
     assert (tmp_path / "dead" / "ckpt" / "latest.pt").exists()
+
+
+def test_an_actor_killed_mid_run_is_restarted_and_the_run_completes(tmp_path, monkeypatch):
+    # The first actor process to make the game kills itself a second later, in the middle of its games.
+    marker = tmp_path / "killed-once"
+    (tmp_path / "dies_once.py").write_text(
+        "import multiprocessing, os, signal, threading\n"
+        "from docs.examples.countdown import make_game as countdown\n"
+        "def make_game():\n"
+        f"    if multiprocessing.parent_process() is not None and not os.path.exists({str(marker)!r}):\n"
+        f"        open({str(marker)!r}, 'w').close()\n"
+        "        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGKILL)).start()\n"
+        "    return countdown()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = train(tmp_path, "survives", env="dies_once:make_game", steps=3000, workers=1, min_replay=32)
+    assert marker.exists() and result["actor_restarts"] == 1 and result["games"] > 0
+    assert load_checkpoint(result["checkpoint"])["step"] >= 3000
 
 
 def test_random_openings_start_games_from_varied_positions():
