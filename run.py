@@ -5,6 +5,7 @@
     python run.py eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json] [--workers K]
     python run.py tournament --env SPEC --players P1 P2 ... [--games N] [--workers K] [--out DIR] [--seed S]
     python run.py play --env SPEC --players P1 P2 [--seed S] [--delay SECONDS]
+    python run.py gtp PLAYER [--env "go(board_size=9,komi=7.5)"] [--seed S]
     python run.py list
 
 Heavy imports (torch, pyspiel) happen only inside the command that needs them.
@@ -31,6 +32,7 @@ COMMANDS = {
     "eval": "evaluate a checkpoint: eval CHECKPOINT [--env SPEC] [--episodes N] [--opponent PLAYER] [--json]",
     "tournament": "round robin with Elo: tournament --env SPEC --players P1 P2 ... [--games N] [--workers K]",
     "play": "play in the terminal (or watch): play --env SPEC --players human mcts:1000",
+    "gtp": "be a GTP engine on stdin/stdout (Sabaki, GoGui): gtp PLAYER [--env 'go(board_size=9,komi=7.5)']",
     "list": "list the algorithms, the built-in players and the environments",
 }
 
@@ -287,6 +289,26 @@ def command_play(argv: list[str]) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class GTPArgs:
+    """Speak the Go Text Protocol on stdin/stdout with any player behind it: a GUI (Sabaki, GoGui) or
+    gogui-twogtp drives it as an engine."""
+
+    player: Annotated[str, tyro.conf.Positional]
+    """the player: a checkpoint path, mcts:200, random, gnugo:1, ..."""
+    env: str = "go(board_size=9,komi=7.5)"
+    """the game the player starts on (an OpenSpiel go game); boardsize and komi commands rebuild it"""
+    seed: int = 0
+    """seed of the player (each new game adds to it)"""
+
+
+def command_gtp(argv: list[str]) -> int:
+    args = tyro.cli(GTPArgs, args=argv, prog="run.py gtp")
+    from agents.gtp_server import serve_gtp
+
+    return serve_gtp(args.player, args.env, args.seed)
+
+
 ENV_KINDS = [
     ("gymnasium id", "a single-agent env by its registered id: CartPole-v1, FrozenLake-v1"),
     ("OpenSpiel game", "a turn-based game with a forward model, parameters in brackets: connect_four, "
@@ -331,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = DEFAULT_JOB
     command, rest = argv[0], argv[1:]
     handlers = {"train": command_train, "eval": command_eval, "tournament": command_tournament,
-                "play": command_play, "list": command_list}
+                "play": command_play, "list": command_list, "gtp": command_gtp}
     if command in ("-h", "--help", "help"):
         print(usage())
         return 0

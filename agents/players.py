@@ -103,6 +103,46 @@ def _alphabeta(arg: str | None, options: dict[str, str], env: Any, seed: int) ->
     )
 
 
+def _restart_options(name: str, options: dict[str, str]) -> dict[str, Any]:
+    """A GTP player's `timeout=S` (seconds a command may take) and `restarts=N` (per game)."""
+    restarts = options.get("restarts", "3")
+    if not restarts.isdigit():
+        raise UsageError(f"player {name!r}: restarts={restarts!r} is not a whole number")
+    timeout = float(_number(name, options.get("timeout"), float, 30.0))
+    return {"timeout": timeout, "max_restarts": int(restarts)}
+
+
+def _gnugo(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from agents.gtp import GTPPlayer, gnugo_argv, go_parameters
+
+    _check_options("gnugo", options, ("path", "timeout", "restarts"))
+    go_parameters(env, "player 'gnugo'")
+    level = 10 if arg in (None, "") else arg
+    if not str(level).isdigit() or not 0 <= int(level) <= 10:
+        raise UsageError(f"player 'gnugo': level {arg!r} is not 0-10, e.g. gnugo:1")
+    argv = gnugo_argv(int(level), seed, options.get("path"))
+    return GTPPlayer(argv, f"gnugo:{int(level)}", **_restart_options("gnugo", options))
+
+
+def _gtp(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    import shlex
+    import shutil
+
+    from agents.gtp import GTPPlayer, go_parameters
+
+    _check_options("gtp", options, ("timeout", "restarts"))
+    go_parameters(env, "player 'gtp'")
+    try:
+        argv = shlex.split(arg or "")
+    except ValueError as error:
+        raise UsageError(f"player 'gtp:{arg}': {error}") from None
+    if not argv:
+        raise UsageError("player 'gtp' needs the engine's command, e.g. 'gtp:gnugo --mode gtp --level 3'")
+    if shutil.which(argv[0]) is None:
+        raise UsageError(f"player 'gtp': no program {argv[0]!r} (not a file, not on PATH)")
+    return GTPPlayer(argv, f"gtp:{argv[0]}", **_restart_options("gtp", options))
+
+
 # Built-in player name -> (factory(arg, options, env, seed), one-line description). Later issues add to it.
 BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
     "random": (_random, "uniform over the legal moves"),
@@ -110,6 +150,10 @@ BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
     "mcts": (_mcts, "mcts:SIMS[,uct_c=2][,time=S]: UCT, one C++ random rollout per leaf (default 1000)"),
     "alphabeta": (_alphabeta, "alphabeta:DEPTH[,time=S]: alpha-beta, iterative deepening (default 4)"),
     "pubeval": (_pubeval, "Tesauro's public linear backgammon evaluator (backgammon only)"),
+    "gnugo": (_gnugo, "gnugo:LEVEL[,path=P][,timeout=S][,restarts=N]: GNU Go, level 0-10 (default 10), over "
+                      "GTP (go only)"),
+    "gtp": (_gtp, "gtp:COMMAND[,timeout=S][,restarts=N]: any GTP engine, COMMAND split as a shell does "
+                  "(quote a comma: gtp:'eng --cfg \"a,b\"')"),
 }
 
 
@@ -132,9 +176,23 @@ class _WithReset:
         return self.inner.act(*inputs)
 
 
+def _split_commas(name: str) -> list[str]:
+    """`name` split at its commas, except those inside quotes (a `gtp:` command's argument may hold one)."""
+    parts, start, quote = [], 0, ""
+    for k, char in enumerate(name):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == ",":
+            parts.append(name[start:k])
+            start = k + 1
+    return [*parts, name[start:]]
+
+
 def parse_player_name(name: str) -> tuple[str, str | None, dict[str, str]]:
     """'mcts:400,uct_c=2' -> ('mcts', '400', {'uct_c': '2'}); a path keeps its own ':' and '/'."""
-    head, *option_parts = name.split(",")
+    head, *option_parts = _split_commas(name)
     options = {}
     for part in option_parts:
         key, sep, value = part.partition("=")
