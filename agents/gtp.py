@@ -193,10 +193,18 @@ class GTPEngine:
         self._finalizer = weakref.finalize(self, _stop, self.process)
 
     def close(self) -> None:
+        """Ask the engine to quit (kill it if it lingers)."""
         if self._finalizer is not None:
             self._finalizer()  # _stop(process), once
             self._finalizer = None
         self.process = None
+
+    def kill(self) -> None:
+        """End a failed engine at once (a hung one would not answer `quit`)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.close()
 
     def send(self, command: str, timeout: float | None = None) -> str:
         """The engine's answer to `command` (without '= '); GTPRefused for '? ...', GTPError if it died,
@@ -330,7 +338,7 @@ class GTPPlayer:
                     self._set_up()
                 return step()
             except GTPError as error:
-                self.engine.close()
+                self.engine.kill()
                 self._fresh = True
                 self.restarts += 1
                 if self.restarts > self.max_restarts:

@@ -191,6 +191,7 @@ class GTPServer:
         parameters.update(board_size=size, komi=komi)
         try:
             game = pyspiel.load_game("go", parameters)
+            game.new_initial_state()  # OpenSpiel checks the board size here
             player = self.make_player(self.player_name, game, seed=self.seed)
         except (pyspiel.SpielError, UsageError) as error:
             raise ValueError(f"{refusal} ({error})") from None
