@@ -126,6 +126,9 @@ class EvalArgs:
     workers: int = 1
     """on a turn-based game, play the games in this many processes (the players are rebuilt there from their
     names; games are then the same for any number of workers above 1)"""
+    exploitability: bool = False
+    """instead of games: the NashConv of the player's policy, exact, on a small turn-based game (kuhn_poker,
+    leduc_poker): the sum of the players' best-response gains (0 at a Nash equilibrium)"""
 
 
 def command_eval(argv: list[str]) -> int:
@@ -144,6 +147,17 @@ def command_eval(argv: list[str]) -> int:
     checkpoint = load_checkpoint(path)
     env = envs.make(args.env or checkpoint["env_spec"])
     player = make_player(args.checkpoint, env, seed=args.seed, device=args.device)  # a bad spec stops here
+    if args.exploitability:
+        if not envs.is_game(env):
+            raise UsageError("--exploitability needs an OpenSpiel game")
+        from agents.exploitability import nash_conv
+
+        value = nash_conv(env, player, seed=args.seed)
+        print(f"{args.checkpoint} on {envs.describe(envs.identity(env))}: NashConv {value:.4f} "
+              f"(exploitability {value / env.num_players():.4f})")
+        if args.json:
+            print(json.dumps({"nash_conv": value, "exploitability": value / env.num_players()}))
+        return 0
     multiplayer = envs.is_multiplayer(env)  # an OpenSpiel game or a PettingZoo env: a match
     if multiplayer and args.workers > 1:
         from league.arena import play_match

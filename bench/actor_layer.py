@@ -2,9 +2,11 @@
 
 1. `--workers 0` (self-play in the learner's process): a fixed seed must give bit-identical weights on
    this tree and on BASE (the commit before the actor layer), on tic-tac-toe.
-2. `--workers 2` (two actors, `--backend local`): self-play moves per second of the learner's run
-   (moves played / seconds of the self-play loop) on connect four for `--seconds` each, this tree and
-   BASE alternating, `--repeats` times; the medians and their ratio (aim: within 5%).
+2. `--workers 2` (two actors, `--backend local`): self-play moves per second reaching the learner on
+   connect four, run for `--seconds` each, this tree and BASE alternating, `--repeats` times; the medians
+   and their ratio (aim: within 5%). The rate is read from the run's TensorBoard `selfplay/games` events
+   (moves and wall time), from the first finished game to the last, so the actors' start-up (a few
+   seconds of imports, more on a loaded machine) does not count.
 
 BASE is checked out with `git worktree` under /tmp; each run is a subprocess calling that tree's
 `agents.alphazero.train` with the same Config, one at a time. Writes bench/out/actor_layer.json.
@@ -61,6 +63,15 @@ def train(tree: Path, config: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def steady_rate(run_dir: Path) -> float:
+    """Moves per second between the run's first and last `selfplay/games` events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir)).Reload().Scalars("selfplay/games")
+    first, last = events[0], events[-1]
+    return (last.step - first.step) / max(last.wall_time - first.wall_time, 1e-9)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the commit before the actor layer")
@@ -84,7 +95,7 @@ def main() -> None:
         for label, tree in trees.items():
             run_dir = out / f"speed-{r}-{len(speeds[label])}-{label.split()[0]}"
             summary = train(tree, {**THROUGHPUT, "time_limit": args.seconds, "run_dir": str(run_dir)})
-            speeds[label].append(summary["steps"] / summary["selfplay_seconds"])
+            speeds[label].append(steady_rate(run_dir))
             print(f"  {label}: {speeds[label][-1]:.1f} moves/s ({summary['steps']} moves)", flush=True)
     medians = {label: statistics.median(values) for label, values in speeds.items()}
     ours, theirs = medians.values()
