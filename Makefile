@@ -1,7 +1,9 @@
 # `make run` and `make test` set themselves up: a .venv with the project installed.
-# TORCH picks the torch build (e.g. TORCH=torch==2.13.0 for the CPU wheel on these machines).
+# TORCH picks the torch build (e.g. TORCH=torch==2.13.0 for the CPU wheel on these machines); EXTRAS the
+# optional dependencies installed with the project (EXTRAS=test,ray for the Ray backend and its tests).
 PYTHON ?= python3
 TORCH ?= torch
+EXTRAS ?= test
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -12,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 run: $(STAMP)

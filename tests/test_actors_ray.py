@@ -1,0 +1,86 @@
+"""The actor layer on Ray (league/actors_ray.py): the contract of tests/test_actors.py on a two-node
+cluster of this machine (tests/conftest.py's `ray_cluster`, one for the whole run), tasks in order, a
+tournament identical to the local one, and (slow) a worker node lost in the middle of the tasks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from league.actors import ActorFailed, ActorPool, restart_seed, run_tasks
+from tests.test_actors import collect, counting_actor, square, weights
+
+pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
+
+
+@pytest.mark.timeout(120)
+def test_ray_actors_follow_the_contract_and_are_restarted_after_a_kill(ray_cluster):
+    seeds = [3, 4]
+    with ActorPool("ray", counting_actor, {"seconds": 0.05}, seeds, (0, weights(1.0))) as pool:
+        early = collect(pool, 6)
+        assert {e.actor for e in early} == {0, 1} and {e.version for e in early} == {0}
+        assert all(e.item["w"] == 1.0 and e.item["seed"] == seeds[e.actor] for e in early)
+        pool.publish(7, weights(4.0))
+        pool.kill(0)
+        later, deadline = [], time.time() + 60
+        while not any(e.actor == 0 for e in later) and time.time() < deadline:
+            later += pool.results(timeout=0.2)
+        assert pool.restarts == 1
+        reborn = [e for e in later if e.actor == 0]
+        assert reborn and all(e.item["seed"] == restart_seed(3, 1) for e in reborn)
+        assert all(e.version == 7 and e.item["w"] == 4.0 for e in reborn)  # the newest weights
+        assert reborn[0].item["game"] == 0  # a new actor: nothing of the dead one's unfinished game
+        games = [e.item["game"] for e in early + later if e.actor == 1]
+        assert games == list(range(len(games)))  # nothing lost, nothing twice, in order
+        assert any(e.actor == 1 and e.version == 7 for e in later)
+
+
+@pytest.mark.timeout(120)
+def test_ray_actor_crashes_are_restarted_up_to_the_limit_and_tasks_keep_their_order(ray_cluster):
+    config = {"seconds": 0, "crash_after": 1}
+    with ActorPool("ray", counting_actor, config, [1], (0, weights(0.0)), max_restarts=1) as pool:
+        emitted = []
+        with pytest.raises(ActorFailed, match="restarted actors 1 times.*RuntimeError: the actor crashed"):
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                emitted += pool.results(timeout=0.2)
+        assert [e.item["seed"] for e in emitted] == [1, restart_seed(1, 1)]  # what it yielded is kept
+    tasks = list(range(12))
+    assert run_tasks("ray", square, tasks, workers=2) == [x * x for x in tasks]
+
+
+@pytest.mark.timeout(120)
+def test_a_tournament_on_ray_is_the_local_one(ray_cluster):
+    from agents.players import make_player
+    from league.tournament import round_robin
+
+    players = ["random", "alphabeta:1", "mcts:8"]
+    on_ray = round_robin("tic_tac_toe", players, 6, make_player, workers=2, seed=3, bootstrap=20,
+                         backend="ray")
+    here = round_robin("tic_tac_toe", players, 6, make_player, workers=1, seed=3, bootstrap=20)
+    assert on_ray.payoff == here.payoff and on_ray.ratings == here.ratings
+    assert [g["actions"] for g in on_ray.games] == [g["actions"] for g in here.games]
+
+
+def slow_square(x: int) -> int:
+    time.sleep(0.5)
+    return x * x
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_losing_a_worker_node_loses_no_task(ray_cluster):
+    """The worker node goes (as a machine would) while tasks run on it: Ray retries its tasks on the head,
+    every result comes back in order; a new worker node joins afterwards for the tests that follow."""
+    [worker] = list(ray_cluster.worker_nodes)
+    tasks = list(range(30))
+    remover = threading.Timer(3.0, lambda: ray_cluster.remove_node(worker, allow_graceful=False))
+    remover.start()
+    try:
+        assert run_tasks("ray", slow_square, tasks, workers=2) == [x * x for x in tasks]
+    finally:
+        remover.join()
+        ray_cluster.add_node(num_cpus=1)
+        ray_cluster.wait_for_nodes()
