@@ -10,4 +10,8 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
         "agents.alphazero",
         "AlphaZero: one policy-value net (ResNet or transformer), batched PUCT self-play",
     ),
+    "alphastar": (
+        "agents.alphastar",
+        "AlphaStar's actor-critic: LSTM, V-trace, UPGO, TD(lambda), KL to a reference; self-play",
+    ),
 }

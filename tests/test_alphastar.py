@@ -1,0 +1,63 @@
+"""AlphaStar's actor-critic, part one (agents/alphastar.py): unrolls, the LSTM state across them, learning."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pyspiel
+import torch
+
+from agents import alphastar
+from agents.exploitability import nash_conv
+from agents.nets.spec import SpecNetwork
+
+
+def make(game, config):
+    network = SpecNetwork(alphastar.network_spec(config), tuple(game.information_state_tensor_shape()),
+                          game.num_distinct_actions())
+    return network, copy.deepcopy(network)
+
+
+def test_unrolls_carry_the_lstm_state_from_one_to_the_next_of_a_stream():
+    game = pyspiel.load_game("leduc_poker")
+    config = alphastar.Config(env="leduc_poker", unroll_length=4, games_in_parallel=3, memory_size=8,
+                              hidden_sizes=(16,))
+    torch.manual_seed(0)
+    network, reference = make(game, config)
+    selfplay = alphastar.SelfPlay(game, network, reference, config, np.random.default_rng(0))
+    unrolls = []
+    while len(unrolls) < 30:
+        unrolls += selfplay.step()
+    by_stream: dict[int, list] = {}
+    for unroll in unrolls:
+        by_stream.setdefault(unroll["stream"], []).append(unroll)
+    pairs = [(a, b) for found in by_stream.values() for a, b in zip(found, found[1:], strict=False)]
+    assert pairs
+    for first, second in pairs:
+        assert first["obs"].shape == (5, 30) and first["actions"].shape == (4,)
+        assert torch.equal(first["obs"][-1], second["obs"][0])  # the bootstrap is the next unroll's start
+        with torch.no_grad():  # the first unroll's transitions, run from its state, end in the second's
+            out = network(first["obs"][:4, None], action_mask=first["mask"][:4, None],
+                          state=tuple(s[:, None] for s in first["state"]), starts=first["starts"][:4, None])
+        assert torch.allclose(out.state[0][:, 0], second["state"][0], atol=1e-6)
+        assert torch.allclose(out.state[1][:, 0], second["state"][1], atol=1e-6)
+    ended = [u for u in unrolls if (u["discounts"] == 0).any()]
+    assert ended and any(u["rewards"][u["discounts"] == 0].abs().sum() > 0 for u in ended)  # payoffs land
+
+
+def test_the_first_loss_has_no_kl_and_self_play_learns_kuhn(tmp_path):
+    game = pyspiel.load_game("kuhn_poker")
+    config = alphastar.Config(env="kuhn_poker", steps=12_000, run_dir=str(tmp_path / "as"), progress=False,
+                              device="cpu")
+    torch.manual_seed(1)
+    network, reference = make(game, config)
+    selfplay = alphastar.SelfPlay(game, network, reference, config, np.random.default_rng(1))
+    unrolls = []
+    while len(unrolls) < config.batch_size:
+        unrolls += selfplay.step()
+    _, parts = alphastar.alphastar_loss(network, reference, alphastar.collate(unrolls[:32], "cpu"), config)
+    assert parts["kl_to_reference"] < 1e-6
+    before = nash_conv(game, alphastar.AlphaStarPlayer(network, game))
+    summary = alphastar.train(config, game)
+    assert summary["nash_conv"] < min(0.6, before - 0.2), (before, summary["nash_conv"])
