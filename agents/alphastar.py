@@ -26,6 +26,7 @@ its action probabilities at its next decision, so `run.py eval CKPT --exploitabi
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,15 @@ class Config(TrainConfig):
     """environment steps between NashConv evaluations (0: only at the end; small games only)"""
     play_sampled: bool = True
     """the checkpoint's player samples its actions (a mixed strategy), as evaluations need"""
+    league: bool = False
+    """train a league (league/league.py: a main agent, main and league exploiters, frozen snapshots chosen
+    by PFSP) instead of plain self-play; the budget (--steps) counts every learner's games"""
+    main_exploiters: int = 1
+    league_exploiters: int = 2
+    league_min_steps: int = 20_000
+    """a learner's decisions between two of its checkpoints into the league, at least (DeepMind: 2e9)"""
+    league_max_steps: int = 60_000
+    """... at most, whatever it wins (DeepMind: 4e9)"""
 
 
 def network_spec(config: Config) -> dict[str, Any]:
@@ -104,23 +114,49 @@ def observation(state: Any, seat: int) -> np.ndarray:
     return np.asarray(state.information_state_tensor(seat), dtype=np.float32)
 
 
-class SelfPlay:
-    """B games at once, both seats played (and learned from) by the acting network; see the docstring."""
+class Matches:
+    """B games at once between named networks (see the module's docstring). Game slot g always has the
+    learning player `homes[g]`; at the start of each of its games `matchmaker(home)` names the opponent
+    and whether the opponent's seat is learned from too (self-play), and the home player takes a random
+    seat. Each slot has two streams, home (k = 2g) and away (k = 2g + 1), each with its LSTM states; an
+    away stream's unfinished unroll is dropped when its next game has another opponent."""
 
-    def __init__(self, game: Any, network: SpecNetwork, reference: SpecNetwork, config: Config,
-                 rng: np.random.Generator) -> None:
-        self.game, self.network, self.reference, self.config, self.rng = game, network, reference, config, rng
+    def __init__(self, game: Any, networks: dict[str, SpecNetwork], reference: SpecNetwork, config: Config,
+                 rng: np.random.Generator, homes: list[str],
+                 matchmaker: Callable[[str], tuple[str, bool]] | None = None) -> None:
+        self.game, self.networks, self.reference = game, networks, reference
+        self.config, self.rng = config, rng
+        self.matchmaker = matchmaker or (lambda home: (home, True))
         self.num_actions = game.num_distinct_actions()
-        B = config.games_in_parallel
-        self.states = [self._new_game() for _ in range(B)]
-        self.net_state = network.initial_state(2 * B)  # stream k = 2 * game + seat
+        self.homes = list(homes)
+        B = len(homes)
+        any_network = next(iter(networks.values()))
+        self.net_state = any_network.initial_state(2 * B)
         self.ref_state = reference.initial_state(2 * B)
         self.start_of_game = np.ones(2 * B, dtype=bool)
         self.streams: list[list[dict[str, Any]]] = [[] for _ in range(2 * B)]
-        self.unroll_start: list[tuple[torch.Tensor, ...]] = [self._state_of(k) for k in range(2 * B)]
+        self.unroll_start = [self._state_of(k) for k in range(2 * B)]
+        self.learner: list[str | None] = [None] * (2 * B)  # whose unroll stream k is building
+        self.seats: list[list[str]] = [[] for _ in range(B)]  # the network name at each seat
+        self.stream_of: list[list[int]] = [[] for _ in range(B)]  # the stream of each seat
+        self.away: list[str] = [""] * B
+        self.home_moves = [0] * B  # the home player's decisions in the current game
+        self.states = [self._new_game(g) for g in range(B)]
+        self.finished: list[tuple[str, str, list[float], int]] = []  # (home, away, home's returns, steps)
         self.returns: list[float] = []
 
-    def _new_game(self) -> Any:
+    def _new_game(self, g: int) -> Any:
+        home = self.homes[g]
+        away, learn_away = self.matchmaker(home)
+        home_seat = int(self.rng.integers(2))
+        self.seats[g] = [home, away] if home_seat == 0 else [away, home]
+        self.stream_of[g] = [2 * g, 2 * g + 1] if home_seat == 0 else [2 * g + 1, 2 * g]
+        self.away[g] = away
+        away_learner = away if learn_away else None
+        if self.learner[2 * g + 1] != away_learner:  # another opponent: its unfinished unroll is dropped
+            self.streams[2 * g + 1] = []
+            self.unroll_start[2 * g + 1] = self._state_of(2 * g + 1)
+        self.learner[2 * g], self.learner[2 * g + 1] = home, away_learner
         state = self.game.new_initial_state()
         while state.is_chance_node():
             state.apply_action(sample_chance(state, self.rng))
@@ -132,49 +168,65 @@ class SelfPlay:
         return h[:, k].clone(), c[:, k].clone(), rh[:, k].clone(), rc[:, k].clone()
 
     def step(self) -> list[dict[str, Any]]:
-        """One decision in every game; returns the unrolls completed."""
+        """One decision in every game; returns the unrolls completed (each tagged with its learner)."""
         movers = [(g, state.current_player()) for g, state in enumerate(self.states)]
-        streams = [2 * g + p for g, p in movers]
+        streams = [self.stream_of[g][p] for g, p in movers]
         obs = torch.from_numpy(np.stack([observation(self.states[g], p) for g, p in movers]))
         masks = torch.zeros(len(movers), self.num_actions, dtype=torch.bool)
         for i, (g, p) in enumerate(movers):
             masks[i, self.states[g].legal_actions(p)] = True
         starts = torch.from_numpy(self.start_of_game[streams])
-        index = torch.tensor(streams)
         done: list[dict[str, Any]] = []
         for i, k in enumerate(streams):  # an unroll is complete when its stream needs a new transition
-            if len(self.streams[k]) == self.config.unroll_length:
+            if self.learner[k] is not None and len(self.streams[k]) == self.config.unroll_length:
                 done.append(self._unroll(k, obs[i], masks[i], bool(starts[i])))
-        with torch.inference_mode():
-            state = (self.net_state[0][:, index], self.net_state[1][:, index])
-            out = self.network(obs[None], action_mask=masks[None], state=state, starts=starts[None])
-            ref_state = (self.ref_state[0][:, index], self.ref_state[1][:, index])
-            ref = self.reference(obs[None], action_mask=masks[None], state=ref_state, starts=starts[None])
-        self.net_state[0][:, index], self.net_state[1][:, index] = out.state
-        self.ref_state[0][:, index], self.ref_state[1][:, index] = ref.state
-        probabilities = torch.softmax(out.policy_logits[0].float(), dim=-1).numpy().astype(np.float64)
+        probabilities = np.zeros((len(movers), self.num_actions))
+        groups: dict[str, list[int]] = {}
+        for i, (g, p) in enumerate(movers):
+            groups.setdefault(self.seats[g][p], []).append(i)
+        with torch.inference_mode():  # one call per network for all the games it moves in
+            for name, rows in groups.items():
+                index = torch.tensor([streams[i] for i in rows])
+                o, m, s = obs[rows][None], masks[rows][None], starts[rows][None]
+                out = self.networks[name](o, action_mask=m, state=self._take(self.net_state, index), starts=s)
+                self.net_state[0][:, index], self.net_state[1][:, index] = out.state
+                ref = self.reference(o, action_mask=m, state=self._take(self.ref_state, index), starts=s)
+                self.ref_state[0][:, index], self.ref_state[1][:, index] = ref.state
+                probabilities[rows] = torch.softmax(out.policy_logits[0].float(), dim=-1).numpy()
         for i, (g, _) in enumerate(movers):
             k = streams[i]
+            if k == 2 * g:
+                self.home_moves[g] += 1
             row = probabilities[i] / probabilities[i].sum()
             action = int(self.rng.choice(self.num_actions, p=row))
-            self.streams[k].append({"obs": obs[i], "mask": masks[i], "action": action,
-                                    "log_prob": float(np.log(row[action])), "reward": 0.0,
-                                    "discount": self.config.gamma, "start": bool(starts[i])})
+            if self.learner[k] is not None:
+                self.streams[k].append({"obs": obs[i], "mask": masks[i], "action": action,
+                                        "log_prob": float(np.log(row[action])), "reward": 0.0,
+                                        "discount": self.config.gamma, "start": bool(starts[i])})
             self.start_of_game[k] = False
             state = self.states[g]
             state.apply_action(action)
             while state.is_chance_node():
                 state.apply_action(sample_chance(state, self.rng))
             if state.is_terminal():
-                for seat, value in enumerate(state.returns()):
-                    last = self.streams[2 * g + seat]
-                    if last:
-                        last[-1]["reward"] += float(value)
+                returns = [float(r) for r in state.returns()]
+                for seat, value in enumerate(returns):
+                    stream = self.stream_of[g][seat]
+                    last = self.streams[stream]
+                    if self.learner[stream] is not None and last:
+                        last[-1]["reward"] += value
                         last[-1]["discount"] = 0.0
-                    self.start_of_game[2 * g + seat] = True
-                self.returns.append(float(state.returns()[0]))
-                self.states[g] = self._new_game()
+                    self.start_of_game[stream] = True
+                home_seat = self.stream_of[g].index(2 * g)
+                self.finished.append((self.homes[g], self.away[g], returns[home_seat], self.home_moves[g]))
+                self.home_moves[g] = 0
+                self.returns.append(returns[0])
+                self.states[g] = self._new_game(g)
         return done
+
+    @staticmethod
+    def _take(state: tuple[torch.Tensor, torch.Tensor], index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return state[0][:, index], state[1][:, index]
 
     def _unroll(self, k: int, next_obs: torch.Tensor, next_mask: torch.Tensor, next_start: bool) -> dict:
         steps = self.streams[k]
@@ -190,6 +242,7 @@ class SelfPlay:
             "state": (h, c),
             "ref_state": (rh, rc),
             "stream": k,
+            "learner": self.learner[k],
         }
         self.streams[k] = []
         self.unroll_start[k] = self._state_of(k)  # the state before the next transition
@@ -235,7 +288,9 @@ def alphastar_loss(network: SpecNetwork, reference: SpecNetwork, batch: dict[str
 
 
 def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Self-play on `env`; returns the run's summary."""
+    """Self-play, or a league with `--league`, on `env`; returns the run's summary."""
+    from league.league import League, LeagueConfig
+
     game = check_game(env)
     for name in ("unroll_length", "batch_size", "games_in_parallel", "memory_size"):
         if getattr(config, name) < 1:
@@ -243,50 +298,110 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     spec = checkpoint["net"] if checkpoint is not None else network_spec(config)
-    shape = tuple(game.information_state_tensor_shape())
-    network = SpecNetwork(spec, shape, game.num_distinct_actions()).to(device)
-    reference = copy.deepcopy(network).eval()
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate,
-                                 betas=(config.adam_beta1, config.adam_beta2))
+    shape, num_actions = tuple(game.information_state_tensor_shape()), game.num_distinct_actions()
+    initial = SpecNetwork(spec, shape, num_actions)
+    if checkpoint is not None:
+        initial.load_state_dict(checkpoint["reference"])
+    reference = copy.deepcopy(initial).to(device).eval()
+    league = None
+    if config.league:
+        sizes = LeagueConfig(1, config.main_exploiters, config.league_exploiters, config.league_min_steps,
+                             config.league_max_steps)
+        league = League(sizes, seed=config.seed)
+        if checkpoint is not None:
+            league = League.from_state(checkpoint["league"])
+    learners = league.learning() if league is not None else ["self"]
+    main = learners[0]
+    networks = {name: copy.deepcopy(initial).to(device) for name in learners}
+    optimizers = {name: torch.optim.Adam(networks[name].parameters(), lr=config.learning_rate,
+                                         betas=(config.adam_beta1, config.adam_beta2)) for name in learners}
     run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="return")
-    run.restore(rng, model=network, reference=reference, optimizer=optimizer)
+    run.restore(rng, model=networks[main], optimizer=optimizers[main])
+    acting = {name: copy.deepcopy(net).cpu().eval() for name, net in networks.items()}
+    if checkpoint is not None and league is not None:
+        for name in learners[1:]:
+            networks[name].load_state_dict(checkpoint["learners"][name])
+            optimizers[name].load_state_dict(checkpoint["optimizers"][name])
+        for name, weights in checkpoint["frozen"].items():
+            acting[name] = copy.deepcopy(initial).eval()
+            acting[name].load_state_dict(weights)
+        for name in learners:
+            acting[name].load_state_dict(networks[name].state_dict())
+    elif league is not None:
+        for name in league.frozen():  # the main agent's initial weights, frozen
+            acting[name] = copy.deepcopy(initial).eval()
     updates = int(checkpoint.get("updates", 0)) if checkpoint is not None else 0
-    acting = copy.deepcopy(network).cpu().eval()
-    selfplay = SelfPlay(game, acting, copy.deepcopy(reference).cpu(), config, rng)
-    pending: list[dict[str, Any]] = []
+
+    def matchmaker(home: str) -> tuple[str, bool]:
+        if league is None:
+            return home, True
+        match = league.get_match(home)
+        return match.away, match.selfplay
+
+    homes = [learners[g % len(learners)] for g in range(config.games_in_parallel)]
+    matches = Matches(game, acting, copy.deepcopy(reference).cpu(), config, rng, homes, matchmaker)
+    pending: dict[str, list[dict[str, Any]]] = {name: [] for name in learners}
     last_eval = run.step
 
     def save() -> None:
-        run.save({"model": network, "net": network.spec, "reference": reference, "optimizer": optimizer,
-                  "updates": updates}, rng)
+        payload: dict[str, Any] = {"model": networks[main], "net": networks[main].spec, "reference": initial,
+                                   "optimizer": optimizers[main], "updates": updates}
+        if league is not None:
+            payload |= {"league": league.state(),
+                        "learners": {name: networks[name].state_dict() for name in learners[1:]},
+                        "optimizers": {name: optimizers[name].state_dict() for name in learners[1:]},
+                        "frozen": {name: acting[name].state_dict() for name in league.frozen()}}
+        run.save(payload, rng)
 
     def evaluate() -> float:
         from agents.exploitability import nash_conv
 
-        value = nash_conv(game, AlphaStarPlayer(copy.deepcopy(network).cpu(), game))
+        value = nash_conv(game, AlphaStarPlayer(copy.deepcopy(networks[main]).cpu(), game))
         run.log("eval/nash_conv", value)
         return value
 
+    def learn(name: str) -> None:
+        nonlocal updates
+        batch = collate(pending[name][: config.batch_size], device)
+        del pending[name][: config.batch_size]
+        network = networks[name]
+        network.train()
+        loss, parts = alphastar_loss(network, reference, batch, config)
+        run.check_finite("loss", float(loss.detach()))
+        optimizers[name].zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), config.max_grad_norm)
+        optimizers[name].step()
+        acting[name].load_state_dict(network.state_dict())
+        updates += 1
+        if updates % 10 == 0:
+            for part, value in parts.items():
+                run.log(f"losses/{name}/{part}" if league is not None else f"losses/{part}", value)
+
     while not run.should_stop():
-        pending += selfplay.step()
+        for unroll in matches.step():
+            pending[unroll["learner"]].append(unroll)
         run.advance(config.games_in_parallel)
-        for episodic_return in selfplay.returns:
+        for episodic_return in matches.returns:
             run.record_episode(episodic_return, 0)
-        selfplay.returns = []
-        while len(pending) >= config.batch_size:
-            batch, pending = collate(pending[: config.batch_size], device), pending[config.batch_size :]
-            network.train()
-            loss, parts = alphastar_loss(network, reference, batch, config)
-            run.check_finite("loss", float(loss.detach()))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), config.max_grad_norm)
-            optimizer.step()
-            updates += 1
-            acting.load_state_dict(network.state_dict())
-            if updates % 10 == 0:
-                for name, part in parts.items():
-                    run.log(f"losses/{name}", part)
+        matches.returns = []
+        for home, away, value, moves in matches.finished:
+            if league is not None:
+                league.update(home, away, "win" if value > 0 else ("loss" if value < 0 else "draw"))
+                league.add_steps(home, moves)
+        matches.finished = []
+        for name in learners:
+            while len(pending[name]) >= config.batch_size:
+                learn(name)
+            if league is not None and league.ready_to_checkpoint(name):
+                frozen = league.checkpoint(name)
+                acting[frozen.frozen] = copy.deepcopy(acting[name])
+                if frozen.reset:  # back to the initial weights, with a fresh optimizer
+                    networks[name].load_state_dict(initial.state_dict())
+                    optimizers[name] = torch.optim.Adam(networks[name].parameters(), lr=config.learning_rate,
+                                                        betas=(config.adam_beta1, config.adam_beta2))
+                    acting[name].load_state_dict(initial.state_dict())
+                run.log("league/players", len(league.players))
         if config.eval_every > 0 and run.step - last_eval >= config.eval_every:
             last_eval = run.step
             evaluate()
@@ -294,6 +409,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
             save()
     save()
     figures: dict[str, Any] = {"updates": updates}
+    if league is not None:
+        figures["league_frozen"] = len(league.frozen())
     try:
         figures["nash_conv"] = round(evaluate(), 4)
     except UsageError:

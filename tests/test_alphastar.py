@@ -25,7 +25,8 @@ def test_unrolls_carry_the_lstm_state_from_one_to_the_next_of_a_stream():
                               hidden_sizes=(16,))
     torch.manual_seed(0)
     network, reference = make(game, config)
-    selfplay = alphastar.SelfPlay(game, network, reference, config, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    selfplay = alphastar.Matches(game, {"self": network}, reference, config, rng, ["self"] * 3)
     unrolls = []
     while len(unrolls) < 30:
         unrolls += selfplay.step()
@@ -52,7 +53,8 @@ def test_the_first_loss_has_no_kl_and_self_play_learns_kuhn(tmp_path):
                               device="cpu")
     torch.manual_seed(1)
     network, reference = make(game, config)
-    selfplay = alphastar.SelfPlay(game, network, reference, config, np.random.default_rng(1))
+    rng = np.random.default_rng(1)
+    selfplay = alphastar.Matches(game, {"self": network}, reference, config, rng, ["self"] * 64)
     unrolls = []
     while len(unrolls) < config.batch_size:
         unrolls += selfplay.step()
@@ -61,3 +63,25 @@ def test_the_first_loss_has_no_kl_and_self_play_learns_kuhn(tmp_path):
     before = nash_conv(game, alphastar.AlphaStarPlayer(network, game))
     summary = alphastar.train(config, game)
     assert summary["nash_conv"] < min(0.6, before - 0.2), (before, summary["nash_conv"])
+
+
+def test_a_league_run_freezes_players_and_resumes_its_matchmaking(tmp_path):
+    from agents.checkpoint import load_checkpoint
+    from league.league import League
+
+    game = pyspiel.load_game("kuhn_poker")
+    common = dict(env="kuhn_poker", league=True, league_min_steps=300, league_max_steps=600,
+                  games_in_parallel=16, batch_size=8, progress=False, device="cpu",
+                  run_dir=str(tmp_path / "lg"))
+    summary = alphastar.train(alphastar.Config(steps=6000, **common), game)
+    checkpoint = load_checkpoint(summary["checkpoint"])
+    league = League.from_state(checkpoint["league"])
+    assert summary["league_frozen"] == len(league.frozen()) > 4
+    assert set(checkpoint["frozen"]) == set(league.frozen())
+    branches = {entry["branch"] for entry in league.log if "branch" in entry}
+    assert {"pfsp", "exploit_main", "league_exploiter_pfsp"} <= branches
+    assert any(entry.get("reset") for entry in league.log)  # a main exploiter went back to its start
+    resumed = alphastar.train(alphastar.Config(steps=9000, resume=common["run_dir"], **common), game,
+                              checkpoint)
+    later = League.from_state(load_checkpoint(resumed["checkpoint"])["league"])
+    assert later.log[: len(league.log)] == league.log and len(later.log) > len(league.log)
