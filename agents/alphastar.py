@@ -26,6 +26,7 @@ its action probabilities at its next decision, so `run.py eval CKPT --exploitabi
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -409,12 +410,20 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
             save()
     save()
     figures: dict[str, Any] = {"updates": updates}
-    if league is not None:
-        figures["league_frozen"] = len(league.frozen())
     try:
         figures["nash_conv"] = round(evaluate(), 4)
+        if league is not None:  # the Nash mixture of the frozen players, by their exact expected returns
+            from agents.exploitability import meta_nash
+
+            frozen = {name: AlphaStarPlayer(acting[name], game) for name in league.frozen()}
+            weights, value = meta_nash(game, frozen)
+            figures["mixture_nash_conv"] = round(value, 4)
+            run.log("eval/mixture_nash_conv", value)
+            (run.run_dir / "meta_nash.json").write_text(json.dumps(weights, indent=1))
     except UsageError:
         pass
+    if league is not None:
+        figures["league_frozen"] = len(league.frozen())
     run.close()
     return run.summary(**figures)
 

@@ -76,7 +76,7 @@ def test_a_league_run_freezes_players_and_resumes_its_matchmaking(tmp_path):
     summary = alphastar.train(alphastar.Config(steps=6000, **common), game)
     checkpoint = load_checkpoint(summary["checkpoint"])
     league = League.from_state(checkpoint["league"])
-    assert summary["league_frozen"] == len(league.frozen()) > 4
+    assert summary["league_frozen"] == len(league.frozen()) > 4 and 0 <= summary["mixture_nash_conv"] < 1.5
     assert set(checkpoint["frozen"]) == set(league.frozen())
     branches = {entry["branch"] for entry in league.log if "branch" in entry}
     assert {"pfsp", "exploit_main", "league_exploiter_pfsp"} <= branches
