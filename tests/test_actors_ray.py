@@ -84,3 +84,19 @@ def test_losing_a_worker_node_loses_no_task(ray_cluster):
         remover.join()
         ray_cluster.add_node(num_cpus=1)
         ray_cluster.wait_for_nodes()
+
+
+@pytest.mark.timeout(60)
+def test_checkpoints_named_by_players_travel_as_bytes(ray_cluster, tmp_path, monkeypatch):
+    import ray
+
+    from league.actors_ray import _write_missing, named_files
+    from league.arena import GameJob
+
+    checkpoint = tmp_path / "ckpt.pt"
+    checkpoint.write_bytes(b"weights")
+    task = ("tic_tac_toe", [GameJob((f"{checkpoint},sims=4", "random"), 0)], {"other": str(tmp_path)})
+    assert named_files(task) == {str(checkpoint)}  # a folder is not shipped, nor a built-in's name
+    monkeypatch.chdir(tmp_path)
+    _write_missing({"elsewhere/ckpt.pt": [ray.put(b"weights")]}, "/no/such/folder")  # a node without it
+    assert (tmp_path / "elsewhere" / "ckpt.pt").read_bytes() == b"weights"
