@@ -352,6 +352,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
                         "learners": {name: networks[name].state_dict() for name in learners[1:]},
                         "optimizers": {name: optimizers[name].state_dict() for name in learners[1:]},
                         "frozen": {name: acting[name].state_dict() for name in league.frozen()}}
+            save_league_players(run, league, acting)
         run.save(payload, rng)
 
     def evaluate() -> float:
@@ -428,6 +429,23 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     return run.summary(**figures)
 
 
+def save_league_players(run: TrainingRun, league: Any, acting: dict[str, SpecNetwork]) -> None:
+    """Each player of the league as a checkpoint that plays anywhere: RUN/league/<learner>/ckpt/latest.pt
+    and RUN/league/snapshots/<frozen>.pt (written once)."""
+    from agents.checkpoint import save_checkpoint
+
+    root = run.run_dir / "league"
+    for name in league.learning():
+        path = root / name / "ckpt" / "latest.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(path, run.full_checkpoint({"model": acting[name], "net": acting[name].spec}))
+    for name in league.frozen():
+        path = root / "snapshots" / f"{name}.pt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(path, run.full_checkpoint({"model": acting[name], "net": acting[name].spec}))
+
+
 class AlphaStarPlayer:
     """The LSTM policy as a player: its memory follows its own decisions in a game (reset at `reset`)."""
 
@@ -474,3 +492,69 @@ def load_player(checkpoint: dict[str, Any], env: Any, device: str = "cpu", **opt
                                       game.num_distinct_actions())
     return AlphaStarPlayer(network, game, device, sample=sample)
 
+
+
+class MixturePlayer:
+    """A population mixed by weight, as a league's meta-Nash mixture plays: one member drawn per game
+    (`act`), which is what a mixture of behaviour policies is. `policy(state)` gives the mixture's
+    probabilities at the player's next decision: each member weighted by its weight times its probability
+    of the player's own earlier actions in this game (reach weighting; not the members' plain average)."""
+
+    def __init__(self, members: dict[str, Any], weights: dict[str, float], seed: int = 0) -> None:
+        self.names = [name for name in members if weights.get(name, 0.0) > 0]
+        if not self.names:
+            raise UsageError("the mixture gives no weight to any player")
+        self.members = [members[name] for name in self.names]
+        self.weights = np.array([weights[name] for name in self.names], dtype=np.float64)
+        self.weights /= self.weights.sum()
+        self.rng = np.random.default_rng(seed)
+        self.reset(None, 0, seed)
+
+    def reset(self, game: Any, player_id: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.chosen = self.members[int(self.rng.choice(len(self.members), p=self.weights))]
+        for member in self.members:
+            member.reset(game, player_id, seed)
+        self.posterior = self.weights.copy()
+        self.last: tuple[int, np.ndarray] | None = None  # (history length, members' probabilities)
+
+    def act(self, state: Any) -> int:
+        return self.chosen.act(state)
+
+    def policy(self, state: Any) -> np.ndarray:
+        if self.last is not None:  # the action this player took at its previous decision
+            length, previous = self.last
+            action = state.history()[length]
+            self.posterior = self.posterior * previous[:, action]
+        rows = np.stack([member.policy(state) for member in self.members])
+        self.last = (len(state.history()), rows)
+        weights = self.posterior / self.posterior.sum() if self.posterior.sum() > 0 else self.weights
+        mixed = weights @ rows
+        return mixed / mixed.sum()
+
+
+def league_player(run: str, options: dict[str, str], env: Any, seed: int) -> Any:
+    """`league:RUN[,mixture=nash|main]`: a league run's meta-Nash mixture of its frozen players (the
+    default, its weights from RUN/meta_nash.json, computed now if absent) or its main agent."""
+    from pathlib import Path
+
+    from agents.checkpoint import load_checkpoint
+
+    unknown = set(options) - {"mixture"}
+    if unknown:
+        raise UsageError(f"league players take mixture=nash|main, not {', '.join(sorted(unknown))}")
+    folder = Path(run)
+    if not (folder / "league").is_dir():
+        raise UsageError(f"{run!r} is not the folder of an alphastar --league run (no league/ inside)")
+    if options.get("mixture", "nash") == "main":
+        return load_player(load_checkpoint(folder / "league" / "main_0" / "ckpt" / "latest.pt"), env)
+    members = {path.stem: load_player(load_checkpoint(path), env)
+               for path in sorted((folder / "league" / "snapshots").glob("*.pt"))}
+    weights_file = folder / "meta_nash.json"
+    if weights_file.exists():
+        weights = json.loads(weights_file.read_text())
+    else:
+        from agents.exploitability import meta_nash
+
+        weights, _ = meta_nash(check_game(env), members)
+    return MixturePlayer(members, weights, seed)

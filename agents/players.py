@@ -143,13 +143,31 @@ def _gtp(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
     return GTPPlayer(argv, f"gtp:{argv[0]}", **_restart_options("gtp", options))
 
 
+def _solver(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from search.connect_four_solver import SolverPlayer, check_connect_four
+
+    _check_options("solver", options, ())
+    check_connect_four(env, "player 'solver'")
+    return SolverPlayer(seed)
+
+
+def _league(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from agents.alphastar import league_player
+
+    if not arg:
+        raise UsageError("player 'league' needs a run folder: league:RUN[,mixture=nash|main]")
+    return league_player(arg, options, env, seed)
+
+
 # Built-in player name -> (factory(arg, options, env, seed), one-line description). Later issues add to it.
 BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
+    "league": (_league, "league:RUN[,mixture=nash|main]: an alphastar --league run's meta-Nash mixture"),
     "random": (_random, "uniform over the legal moves"),
     "human": (_human, "you, at the terminal"),
     "mcts": (_mcts, "mcts:SIMS[,uct_c=2][,time=S]: UCT, one C++ random rollout per leaf (default 1000)"),
     "alphabeta": (_alphabeta, "alphabeta:DEPTH[,time=S]: alpha-beta, iterative deepening (default 4)"),
     "pubeval": (_pubeval, "Tesauro's public linear backgammon evaluator (backgammon only)"),
+    "solver": (_solver, "a perfect connect-four player: fastest win, slowest loss (connect_four only)"),
     "gnugo": (_gnugo, "gnugo:LEVEL[,path=P][,timeout=S][,restarts=N]: GNU Go, level 0-10 (default 10), over "
                       "GTP (go only)"),
     "gtp": (_gtp, "gtp:COMMAND[,timeout=S][,restarts=N]: any GTP engine, COMMAND split as a shell does "

@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 import pyspiel
+import pytest
 import torch
 
 from agents import alphastar
@@ -78,6 +79,13 @@ def test_a_league_run_freezes_players_and_resumes_its_matchmaking(tmp_path):
     league = League.from_state(checkpoint["league"])
     assert summary["league_frozen"] == len(league.frozen()) > 4 and 0 <= summary["mixture_nash_conv"] < 1.5
     assert set(checkpoint["frozen"]) == set(league.frozen())
+    from agents.exploitability import nash_conv
+    from agents.players import make_player
+
+    mixture = make_player(f"league:{common['run_dir']}", game)  # reach-weighted, as PolicyAggregator mixes
+    assert nash_conv(game, mixture) == pytest.approx(summary["mixture_nash_conv"], abs=2e-4)
+    main = make_player(f"league:{common['run_dir']},mixture=main", game)
+    assert nash_conv(game, main) == pytest.approx(summary["nash_conv"], abs=2e-4)
     branches = {entry["branch"] for entry in league.log if "branch" in entry}
     assert {"pfsp", "exploit_main", "league_exploiter_pfsp"} <= branches
     assert any(entry.get("reset") for entry in league.log)  # a main exploiter went back to its start
