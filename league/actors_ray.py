@@ -202,7 +202,7 @@ class RayBackend:
 
     def drain(self, timeout: float) -> list[Emitted]:
         import ray
-        from ray.exceptions import RayActorError, RayTaskError
+        from ray.exceptions import RayActorError, RayError, RayTaskError
 
         if not self.calls:
             return []
@@ -217,8 +217,12 @@ class RayBackend:
             except RayActorError as error:
                 self.causes[k] = f": the Ray actor died ({type(error).__name__})"
                 continue
-            except RayTaskError as error:
+            except RayTaskError as error:  # the actor's own code failed
                 self.causes[k] = f": {error.cause}" if error.cause is not None else f": {error}"
+                ray.kill(self.actors[k], no_restart=True)
+                continue
+            except RayError as error:  # its result is lost (its node, its owner): count it dead too
+                self.causes[k] = f": {type(error).__name__}"
                 ray.kill(self.actors[k], no_restart=True)
                 continue
             out += [Emitted(k, version, item) for version, item in items]
@@ -243,6 +247,7 @@ class RayBackend:
             ray.kill(actor, no_restart=True)
         self.actors.clear()
         self.calls.clear()
+        self.causes.clear()
 
 
 def named_files(value: Any) -> set[str]:
