@@ -12,7 +12,10 @@ Meant for a machine with a CUDA GPU (it prints what it can on a CPU-only one):
    and over board cells, a combine encoder with the pointer head, each with a feed-forward and an LSTM
    core where it fits) runs forward and backward in fp32 and in bf16 autocast: finite, the bf16 outputs
    close to fp32's, and the seconds of one step; and the new learners' CUDA paths train a few steps
-   (REINFORCE --net lstm and transformer, DQN --net resnet, AlphaZero --net transformer).
+   (REINFORCE --net lstm and transformer, DQN --net resnet, AlphaZero --net transformer);
+7. the batched match runner: two AlphaZero checkpoints at 50 simulations, 256 connect-four games together,
+   their evaluators on the GPU;
+8. AlphaStar's LSTM actor-critic learns a short Kuhn-poker league on the GPU (its exact NashConv after).
 
     python bench/gpu_check.py [--out bench/out/gpu_check.json]
 """
@@ -336,6 +339,37 @@ def part_step(net: nn.Module, obs, kwargs: dict, device: str, bf16: bool) -> tup
     return out.policy_logits.detach().float(), bool(finite)
 
 
+def check_alphastar(device: str, games: int = 256, steps: int = 40_000) -> dict:
+    """AlphaStar's LSTM actor-critic learns on the device (the actors act on the CPU): a short league run on
+    Kuhn poker; its checkpoint's exact NashConv on the CPU."""
+    from agents import alphastar
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = alphastar.Config(env="kuhn_poker", steps=steps, games_in_parallel=games, league=True,
+                                  league_min_steps=2_000, league_max_steps=6_000, device=device,
+                                  progress=False, run_dir=f"{folder}/as")
+        start = time.perf_counter()
+        summary = alphastar.train(config, envs.make(config.env))
+        return {"device": device, "steps": steps, "games_in_parallel": games,
+                "seconds": round(time.perf_counter() - start, 1), "updates": summary["updates"],
+                "nash_conv": summary.get("nash_conv"), "mixture_nash_conv": summary.get("mixture_nash_conv")}
+
+
+def check_batched_matches(device: str, games: int = 256) -> dict:
+    """The batched match runner with two PUCT players whose evaluator runs on the device."""
+    from agents.players import make_player
+    from league.arena import play_match
+
+    game = envs.make("connect_four")
+    names = [str(ROOT / "models" / "alphazero_c4_32x4.pt") + ",sims=50",
+             str(ROOT / "models" / "alphazero_c4_32x4_4min.pt") + ",sims=50"]
+    players = [make_player(name, game, device=device) for name in names]
+    start = time.perf_counter()
+    result = play_match(game, players, games=games, seed=0, batch_size=games)
+    seconds = time.perf_counter() - start
+    return {"device": device, "games": games, "games_per_second": games / seconds, "score": result.score}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "gpu_check.json"))
@@ -356,6 +390,8 @@ def main() -> None:
     report["alphazero"] = check_alphazero(device, games=512 if cuda else 64)
     report["network_parts"] = check_network_parts(device) if cuda else check_network_parts(device, 32, 8)
     report["alphazero_transformer"] = check_alphazero(device, games=64, env="tic_tac_toe", net="transformer")
+    report["batched_matches"] = check_batched_matches(device, games=256 if cuda else 16)
+    report["alphastar"] = check_alphastar(device, games=256 if cuda else 32, steps=40_000 if cuda else 4_000)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
