@@ -98,6 +98,9 @@ class Config(TrainConfig):
     """gradient clipping by global norm"""
     opponent: str = "random"
     """opponent on a turn-based game: 'self' (the current network), random, or any player name"""
+    self_play_epsilon: float = 0.0
+    """with --opponent self: the opponent explores at least this much (its epsilon is the larger of this and
+    the learner's), so the learner also meets the positions a weaker or random player leads to"""
     stop_when_solved: bool = True
     """on a gymnasium env, stop once the mean return of the last `solved_window` training episodes and a
     greedy check of the current network both reach `solved_return` (see agents/training.py SolvedCheck)"""
@@ -384,7 +387,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             config.start_epsilon, config.end_epsilon, config.exploration_fraction * config.steps, run.step
         )
         if game and config.opponent == "self":
-            opponent.epsilon = epsilon
+            opponent.epsilon = max(epsilon, config.self_play_epsilon)
         if x is None:
             obs, info = train_env.reset(seed=episode_seed(config.seed, run.episodes))
             x, mask = vector(obs), info.get("action_mask")

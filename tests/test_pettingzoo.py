@@ -207,7 +207,8 @@ def test_dqn_self_play_on_a_pettingzoo_env_trains_saves_and_plays_through_the_co
 
     env = envs.make(TICTACTOE)
     config = dqn.Config(env=TICTACTOE, steps=1500, learning_starts=200, opponent="self", eval_episodes=4,
-                        run_dir=str(tmp_path / "dqn"), progress=False, hidden_sizes=(32,))
+                        run_dir=str(tmp_path / "dqn"), progress=False, hidden_sizes=(32,),
+                        self_play_epsilon=0.5)
     summary = dqn.train(config, env)
     checkpoint = summary["checkpoint"]
     player = make_player(checkpoint, env)
