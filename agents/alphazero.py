@@ -408,6 +408,23 @@ def puct_player(
     return PUCTPlayer(evaluator, config, seed=seed, temperature=0.0, add_noise=False)
 
 
+class PolicyHeadPlayer:
+    """`sims=0`: the policy head's most probable legal move, no search (the raw policy, as in the papers'
+    "raw network" rows); `policy` is the masked softmax."""
+
+    def __init__(self, evaluator: NetworkEvaluator) -> None:
+        self.evaluator = evaluator
+
+    def reset(self, game: pyspiel.Game, player_id: int, seed: int) -> None:
+        pass
+
+    def policy(self, state: pyspiel.State) -> np.ndarray:
+        return self.evaluator.evaluate([state])[0][0]
+
+    def act(self, state: pyspiel.State) -> int:
+        return int(np.argmax(self.policy(state)))
+
+
 def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     """Self-play and learn on `env`; returns the run's summary (folder, checkpoint, final evaluation)."""
     game = check_game(env)
@@ -582,8 +599,11 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     )
 
 
-def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str) -> PUCTPlayer:
-    """PUCT with the checkpoint's network at its `eval_simulations` (option `sims=N`), greedy."""
+def load_player(
+    checkpoint: dict, env: Any, device: str = "cpu", **options: str
+) -> PUCTPlayer | PolicyHeadPlayer:
+    """PUCT with the checkpoint's network at its `eval_simulations` (option `sims=N`), greedy; `sims=0`
+    plays the policy head's top move with no search."""
     unknown = set(options) - {"sims", "c_puct"}
     if unknown:
         raise UsageError(f"alphazero players take sims= and c_puct=, not {', '.join(sorted(unknown))}")
@@ -594,6 +614,9 @@ def load_player(checkpoint: dict, env: Any, device: str = "cpu", **options: str)
         c_puct = float(options.get("c_puct", saved.get("c_puct", 1.25)))
     except ValueError:
         raise UsageError(f"alphazero player options must be numbers: {options}") from None
-    if simulations < 1:
-        raise UsageError("sims= must be at least 1")
-    return puct_player(load_network(checkpoint, game), game, simulations, c_puct, device)
+    if simulations < 0:
+        raise UsageError("sims= must be 0 (the policy head's top move) or more")
+    network = load_network(checkpoint, game)
+    if simulations == 0:
+        return PolicyHeadPlayer(NetworkEvaluator(network.to(device).eval(), game, device))
+    return puct_player(network, game, simulations, c_puct, device)
