@@ -154,3 +154,13 @@ def test_first_player_wins_by_the_centre_a_few_moves_in() -> None:
         child = state.child(action)
         assert value == -solver.solve(child)
         assert value == -max(solver.move_values(child).values()) or child.is_terminal()
+
+
+def test_alphazero_raw_policy_player_plays_the_policy_heads_top_move() -> None:
+    """`sims=0` (the raw-policy row of issue 18's error table): the argmax of the masked prior."""
+    player = make_player("models/alphazero_c4_32x4.pt,sims=0", GAME)
+    for state in positions(5, 4, 20, seed=6):
+        player.reset(GAME, state.current_player(), 0)
+        prior = player.policy(state)
+        assert player.act(state.clone()) == int(np.argmax(prior)) and prior.sum() == pytest.approx(1.0)
+        assert set(np.flatnonzero(prior)) <= set(state.legal_actions())
