@@ -27,19 +27,20 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from agents.nets.spec import SpecNetwork, network_from_checkpoint
 from agents.returns import entropy, kl_to_reference, td_lambda_targets, upgo_returns, vtrace
-from agents.training import TrainConfig, TrainingRun, resolve_device, seed_everything
+from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_device, seed_everything
 from envs import is_game
 from envs.errors import UsageError
 from envs.turn_based import acting_seat, require_sequential, sample_chance
+from league.actors import ActorFailed, ActorPool, check_backend, numpy_weights
 
 ALGORITHM = "alphastar"
 
@@ -90,6 +91,12 @@ class Config(TrainConfig):
     """a learner's decisions between two of its checkpoints into the league, at least (DeepMind: 2e9)"""
     league_max_steps: int = 60_000
     """... at most, whatever it wins (DeepMind: 4e9)"""
+    workers: int = 0
+    """actors playing the self-play games (0: this process plays and learns in turn); not with --league yet"""
+    backend: Literal["local", "ray"] = "local"
+    """where the --workers actors run (league/actors.py): processes of this machine, or a Ray cluster"""
+    max_restarts: int = 3
+    """actor deaths the run survives"""
 
 
 def network_spec(config: Config) -> dict[str, Any]:
@@ -252,10 +259,11 @@ class Matches:
 
 def collate(unrolls: list[dict[str, Any]], device: torch.device) -> dict[str, Any]:
     """Unrolls -> time-major tensors [T(+1), B, ...] and LSTM states [layers, B, H]."""
-    batch = {key: torch.stack([u[key] for u in unrolls], dim=1).to(device)
+    batch = {key: torch.stack([torch.as_tensor(u[key]) for u in unrolls], dim=1).to(device)
              for key in ("obs", "mask", "starts", "actions", "log_probs", "rewards", "discounts")}
     for key in ("state", "ref_state"):
-        batch[key] = tuple(torch.stack([u[key][i] for u in unrolls], dim=1).to(device) for i in range(2))
+        batch[key] = tuple(torch.stack([torch.as_tensor(u[key][i]) for u in unrolls], dim=1).to(device)
+                           for i in range(2))
     return batch
 
 
@@ -288,6 +296,38 @@ def alphastar_loss(network: SpecNetwork, reference: SpecNetwork, batch: dict[str
     return loss, {name: float(value.detach()) for name, value in parts.items()}
 
 
+def self_play_actor(setup: tuple[Config, dict[str, Any], dict[str, np.ndarray]], seed: int,
+                    source: Any) -> Iterator[tuple[int, Any]]:
+    """An actor of the actor layer (league/actors.py): self-play games, yielding `(version, (unrolls,
+    episode returns, steps))` whenever unrolls are complete. It takes the newest weights between steps,
+    not only between games: every transition records the probability its acting policy gave the action,
+    which is all V-trace needs (IMPALA's actors take new weights between unrolls)."""
+    import envs
+
+    config, spec, reference_weights = setup
+    game = check_game(envs.make(config.env))
+    torch.manual_seed(seed)
+    shape, num_actions = tuple(game.information_state_tensor_shape()), game.num_distinct_actions()
+    network, reference = SpecNetwork(spec, shape, num_actions).eval(), SpecNetwork(spec, shape, num_actions)
+    reference.load_state_dict({k: torch.from_numpy(v) for k, v in reference_weights.items()})
+    matches = Matches(game, {"self": network}, reference.eval(), config, np.random.default_rng(seed),
+                      ["self"] * config.games_in_parallel)
+    seen, steps = None, 0
+    while True:
+        version, weights = source.latest()
+        if version != seen:
+            network.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+            seen = version
+        unrolls = matches.step()
+        steps += config.games_in_parallel
+        if unrolls:  # as numpy arrays: plain data through any backend's pipe
+            plain = [{key: (tuple(t.numpy() for t in value) if isinstance(value, tuple) else
+                            value.numpy() if isinstance(value, torch.Tensor) else value)
+                      for key, value in unroll.items()} for unroll in unrolls]
+            yield version, (plain, matches.returns, steps)
+            matches.returns, steps = [], 0
+
+
 def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
     """Self-play, or a league with `--league`, on `env`; returns the run's summary."""
     from league.league import League, LeagueConfig
@@ -296,6 +336,10 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     for name in ("unroll_length", "batch_size", "games_in_parallel", "memory_size"):
         if getattr(config, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if config.workers < 0 or (config.workers and config.league):
+        raise UsageError("--workers must be 0 or more, and 0 with --league (a league plays in this process)")
+    if config.workers:
+        check_backend(config.backend)
     rng = seed_everything(config.seed, config.threads)
     device = resolve_device(config.device)
     spec = checkpoint["net"] if checkpoint is not None else network_spec(config)
@@ -314,8 +358,12 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     learners = league.learning() if league is not None else ["self"]
     main = learners[0]
     networks = {name: copy.deepcopy(initial).to(device) for name in learners}
-    optimizers = {name: torch.optim.Adam(networks[name].parameters(), lr=config.learning_rate,
-                                         betas=(config.adam_beta1, config.adam_beta2)) for name in learners}
+
+    def adam(network: SpecNetwork) -> torch.optim.Adam:
+        return torch.optim.Adam(network.parameters(), lr=config.learning_rate,
+                                betas=(config.adam_beta1, config.adam_beta2))
+
+    optimizers = {name: adam(networks[name]) for name in learners}
     run = TrainingRun(ALGORITHM, config, env, checkpoint, outcome_kind="return")
     run.restore(rng, model=networks[main], optimizer=optimizers[main])
     acting = {name: copy.deepcopy(net).cpu().eval() for name, net in networks.items()}
@@ -380,37 +428,67 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
             for part, value in parts.items():
                 run.log(f"losses/{name}/{part}" if league is not None else f"losses/{part}", value)
 
-    while not run.should_stop():
-        for unroll in matches.step():
-            pending[unroll["learner"]].append(unroll)
-        run.advance(config.games_in_parallel)
-        for episodic_return in matches.returns:
+    actors = None
+    if config.workers:
+        seeds = [config.seed + 1000 * (k + 1) for k in range(config.workers)]
+        setup = (config, networks[main].spec, numpy_weights(initial))
+        actors = ActorPool(config.backend, self_play_actor, setup, seeds,
+                           (updates, numpy_weights(networks[main])), max_restarts=config.max_restarts)
+
+    def play() -> None:
+        """One step of every game here, or what the actors finished since the last call."""
+        if actors is None:
+            for unroll in matches.step():
+                pending[unroll["learner"]].append(unroll)
+            run.advance(config.games_in_parallel)
+            finished, matches.returns = matches.returns, []
+        else:
+            finished = []
+            for emitted in actors.results(timeout=0.5):
+                unrolls, returns, steps = emitted.item
+                pending[main] += unrolls
+                finished += returns
+                run.advance(steps)
+        for episodic_return in finished:
             run.record_episode(episodic_return, 0)
-        matches.returns = []
         for home, away, value, moves in matches.finished:
             if league is not None:
                 league.update(home, away, "win" if value > 0 else ("loss" if value < 0 else "draw"))
                 league.add_steps(home, moves)
         matches.finished = []
-        for name in learners:
-            while len(pending[name]) >= config.batch_size:
-                learn(name)
-            if league is not None and league.ready_to_checkpoint(name):
-                frozen = league.checkpoint(name)
-                acting[frozen.frozen] = copy.deepcopy(acting[name])
-                if frozen.reset:  # back to the initial weights, with a fresh optimizer
-                    networks[name].load_state_dict(initial.state_dict())
-                    optimizers[name] = torch.optim.Adam(networks[name].parameters(), lr=config.learning_rate,
-                                                        betas=(config.adam_beta1, config.adam_beta2))
-                    acting[name].load_state_dict(initial.state_dict())
-                run.log("league/players", len(league.players))
-        if config.eval_every > 0 and run.step - last_eval >= config.eval_every:
-            last_eval = run.step
-            evaluate()
-        if run.due_for_checkpoint():
-            save()
+
+    try:
+        while not run.should_stop():
+            play()
+            for name in learners:
+                while len(pending[name]) >= config.batch_size:
+                    learn(name)
+                    if actors is not None:
+                        actors.publish(updates, numpy_weights(networks[name]))
+                if league is not None and league.ready_to_checkpoint(name):
+                    frozen = league.checkpoint(name)
+                    acting[frozen.frozen] = copy.deepcopy(acting[name])
+                    if frozen.reset:  # back to the initial weights, with a fresh optimizer
+                        networks[name].load_state_dict(initial.state_dict())
+                        optimizers[name] = adam(networks[name])
+                        acting[name].load_state_dict(initial.state_dict())
+                    run.log("league/players", len(league.players))
+            if config.eval_every > 0 and run.step - last_eval >= config.eval_every:
+                last_eval = run.step
+                evaluate()
+            if run.due_for_checkpoint():
+                save()
+    except ActorFailed as error:
+        save()
+        raise TrainingStopped(
+            f"{error}; the run's checkpoint is saved: continue with --resume {run.run_dir}") from None
+    finally:
+        if actors is not None:
+            actors.close()
     save()
     figures: dict[str, Any] = {"updates": updates}
+    if actors is not None:
+        figures["actor_restarts"] = actors.restarts
     try:
         figures["nash_conv"] = round(evaluate(), 4)
         if league is not None:  # the Nash mixture of the frozen players, by their exact expected returns

@@ -333,6 +333,8 @@ class LocalBackend:
                     self.out.get(timeout=0.1)
                 except queue.Empty:
                     pass
+                except (OSError, EOFError):  # an item whose sender is gone: nothing left to read there
+                    break
             process.join(timeout=max(0.0, deadline - time.time()))
             if process.is_alive():
                 process.terminate()

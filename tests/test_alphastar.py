@@ -93,3 +93,11 @@ def test_a_league_run_freezes_players_and_resumes_its_matchmaking(tmp_path):
                               checkpoint)
     later = League.from_state(load_checkpoint(resumed["checkpoint"])["league"])
     assert later.log[: len(league.log)] == league.log and len(later.log) > len(league.log)
+
+
+def test_actors_on_the_actor_layer_feed_the_learner(tmp_path):
+    game = pyspiel.load_game("kuhn_poker")
+    config = alphastar.Config(env="kuhn_poker", steps=4000, workers=2, backend="fake", games_in_parallel=16,
+                              batch_size=8, progress=False, device="cpu", run_dir=str(tmp_path / "w"))
+    summary = alphastar.train(config, game)
+    assert summary["updates"] > 5 and summary["actor_restarts"] == 0 and summary["steps"] >= 4000
