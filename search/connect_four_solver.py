@@ -196,26 +196,20 @@ def negamax_reference(position: int, mask: int, moves: int, alpha: int, beta: in
         return -((CELLS - moves) // 2)
     if moves >= CELLS - 2:
         return 0
-    low = -((CELLS - 2 - moves) // 2)  # the opponent cannot win at once
-    if alpha < low:
-        alpha = low
-        if alpha >= beta:
-            return alpha
-    high = (CELLS - 1 - moves) // 2  # nor can we
-    if beta > high:
-        beta = high
-        if alpha >= beta:
-            return beta
+    alpha = max(alpha, -((CELLS - 2 - moves) // 2))  # the opponent cannot win at once
+    if alpha >= beta:
+        return alpha
+    beta = min(beta, (CELLS - 1 - moves) // 2)  # nor can we
+    if alpha >= beta:
+        return beta
     key = position + mask
     kind, bound = table.get(key, (EMPTY, 0))
-    if kind == LOWER and alpha < bound:
-        alpha = bound
-        if alpha >= beta:
-            return alpha
-    elif kind == UPPER and beta > bound:
-        beta = bound
-        if alpha >= beta:
-            return beta
+    if kind == LOWER:
+        alpha = max(alpha, bound)
+    elif kind == UPPER:
+        beta = min(beta, bound)
+    if alpha >= beta:
+        return alpha if kind == LOWER else beta
     ordered = [candidates & column_mask(c) for c in COLUMN_ORDER if candidates & column_mask(c)]
     ordered.sort(key=lambda move: -move_score(position, mask, move))  # stable: ties stay centre first
     for move in ordered:
