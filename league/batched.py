@@ -41,6 +41,7 @@ def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int])
     n = game.num_players()
     slots: dict[tuple[int, int], int] = {}  # (game, seat) of a batching player -> its slot
     batching: dict[int, tuple[Any, list[tuple[int, int]]]] = {}  # id(player) -> (player, its (game, seat)s)
+    seated: dict[int, tuple[int, int]] = {}  # id(player that does not batch) -> its one (game, seat)
     for g, table in enumerate(tables):
         if len(table) != n:
             raise ValueError(f"game {g} seats {len(table)} players; {game} has {n}")
@@ -49,7 +50,11 @@ def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int])
                 entry = batching.setdefault(id(player), (player, []))
                 slots[(g, p)] = len(entry[1])
                 entry[1].append((g, p))
+            elif id(player) in seated:
+                raise ValueError(f"a player that does not batch sits at {seated[id(player)]} and {(g, p)} "
+                                 "(game, seat) of one batch: give each its own object")
             else:
+                seated[id(player)] = (g, p)
                 player.reset(game, p, seat_seed(seeds[g], p))
     for player, held in batching.values():
         player.reset_batch(game, [p for _, p in held], [seat_seed(seeds[g], p) for g, p in held])

@@ -48,16 +48,12 @@ def puct(game, simulations: int = 12, temperature: float = 0.0) -> PUCTPlayer:
                       temperature=temperature)
 
 
-def one_by_one(game, make_pair, seeds):
-    return [play_game(game, make_pair(seed), seed) for seed in seeds]
-
-
 def test_games_in_a_batch_play_as_alone_whatever_their_companions():
     for spec, sims, temperature in (("tic_tac_toe", 12, 0.0), ("pig(winscore=12)", 16, 1.0)):
         game = pyspiel.load_game(spec)  # pig: chance inside the search, from each tree's own stream
         first, second = puct(game, sims, temperature), puct(game, sims + 3, temperature)
         seeds = list(range(100, 124))  # 24 games: the vectorised step (16 trees and more), then the plain one
-        alone = one_by_one(game, lambda s: [first, second], seeds)
+        alone = [play_game(game, [first, second], seed) for seed in seeds]
         for order in (seeds, seeds[::-1], seeds[:7]):
             tables = [[first, second] for _ in order]
             together = play_batch(game, tables, order)
@@ -92,7 +88,8 @@ def test_players_that_do_not_batch_get_a_seat_each_and_simultaneous_games_batch(
         assert play_game(game, [searcher, Recorder()], seed).actions == record.actions
     rps = pyspiel.load_game("matrix_rps")
     together = play_batch(rps, [[Recorder(), Recorder()] for _ in seeds], seeds)
-    assert [r.actions for r in together] == [play_game(rps, [Recorder(), Recorder()], s).actions for s in seeds]
+    alone = [play_game(rps, [Recorder(), Recorder()], s).actions for s in seeds]
+    assert [r.actions for r in together] == alone
 
 
 def test_matches_and_named_games_in_batches_give_the_one_game_results():
@@ -102,4 +99,14 @@ def test_matches_and_named_games_in_batches_give_the_one_game_results():
     together = play_match(game, [a, b], games=12, seed=3, batch_size=12)
     assert [g["actions"] for g in together.games] == [g["actions"] for g in alone.games]
     jobs = match_jobs(["random", "alphabeta:1"], 8, seed=5)
-    assert play_games("tic_tac_toe", jobs, make_player, batch_size=4) == play_games("tic_tac_toe", jobs, make_player)
+    batched = play_games("tic_tac_toe", jobs, make_player, batch_size=4)
+    assert batched == play_games("tic_tac_toe", jobs, make_player)
+
+
+def test_a_player_that_does_not_batch_cannot_sit_at_two_tables():
+    import pytest
+
+    game = pyspiel.load_game("tic_tac_toe")
+    shared = Recorder()
+    with pytest.raises(ValueError, match="its own object"):
+        play_batch(game, [[shared, Recorder()], [shared, Recorder()]], [0, 1])

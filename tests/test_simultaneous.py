@@ -94,7 +94,8 @@ def test_tournament_and_play_on_a_simultaneous_game():
     assert all(g["actions"][s] == 0 for g, s in zip(result.games, rock_seats, strict=True))
     out = io.StringIO()
     human = HumanPlayer(stdin=io.StringIO("Paper\n"), stdout=out)
-    returns = play_in_terminal(pyspiel.load_game("matrix_rps"), [Fixed(0), human], ["rock", "you"], stdout=out)
+    rps = pyspiel.load_game("matrix_rps")
+    returns = play_in_terminal(rps, [Fixed(0), human], ["rock", "you"], stdout=out)
     assert returns == [-1.0, 1.0]
     assert "player 1 (you) plays Paper" in out.getvalue()
 
