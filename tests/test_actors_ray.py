@@ -39,6 +39,7 @@ def test_ray_actors_follow_the_contract_and_are_restarted_after_a_kill(ray_clust
         assert any(e.actor == 1 and e.version == 7 for e in later)
 
 
+@pytest.mark.slow  # about 9 s; the fake backend's test of the same limit stays in the fast suite
 @pytest.mark.timeout(120)
 def test_ray_actor_crashes_are_restarted_up_to_the_limit_and_tasks_keep_their_order(ray_cluster):
     config = {"seconds": 0, "crash_after": 1}
