@@ -6,6 +6,8 @@
     python run.py tournament --env SPEC --players P1 P2 ... [--games N] [--workers K] [--out DIR] [--seed S]
     python run.py play --env SPEC --players P1 P2 [--seed S] [--delay SECONDS]
     python run.py gtp PLAYER [--env "go(board_size=9,komi=7.5)"] [--seed S]
+    python run.py data --env SPEC --expert PLAYER [PLAYER ...] --games N --out DIR [--workers K]
+    python run.py data --env SPEC --data DIR      # the positions a folder of games (SGF, JSON lines) gives
     python run.py list
 
 Heavy imports (torch, pyspiel) happen only inside the command that needs them.
@@ -13,6 +15,7 @@ Heavy imports (torch, pyspiel) happen only inside the command that needs them.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import signal
@@ -33,6 +36,7 @@ COMMANDS = {
     "tournament": "round robin with Elo: tournament --env SPEC --players P1 P2 ... [--games N] [--workers K]",
     "play": "play in the terminal (or watch): play --env SPEC --players human mcts:1000",
     "gtp": "be a GTP engine on stdin/stdout (Sabaki, GoGui): gtp PLAYER [--env 'go(board_size=9,komi=7.5)']",
+    "data": "expert games: data --env SPEC --expert gnugo:1 gnugo:5 --games N --out DIR (or --data DIR)",
     "list": "list the algorithms, the built-in players and the environments",
 }
 
@@ -323,6 +327,59 @@ def command_gtp(argv: list[str]) -> int:
     return serve_gtp(args.player, args.env, args.seed)
 
 
+@dataclass(frozen=True)
+class DataArgs:
+    """Expert games for supervised learning: the expert plays itself, a few random opening moves first (not
+    labels); Go games are written as SGF, other games as JSON lines (agents/expert_data.py). With --data,
+    reads a folder of games instead and prints the positions they give (duplicates removed, the held-out
+    split by game, held-out positions also seen in training removed)."""
+
+    env: str
+    """the game, e.g. 'go(board_size=9,komi=7.5)' or connect_four"""
+    expert: list[str] = dataclasses.field(default_factory=list)
+    """the expert(s), e.g. gnugo:1 gnugo:5 or mcts:200: games cycle through them, each playing itself"""
+    games: int = 100
+    """games to add to --out"""
+    out: str | None = None
+    """the data folder: games/NNNNNN.sgf or games.jsonl, and manifest.json; an existing one is continued"""
+    data: str | None = None
+    """instead of playing: a folder of games (SGF or JSON lines, a user's own) to summarise"""
+    workers: int = 1
+    """processes playing games"""
+    seed: int = 0
+    """game i of the folder plays with seed SEED + i"""
+    opening_moves: int = 4
+    """each game opens with 0..N uniformly random moves (not labels)"""
+    held_out: float = 0.1
+    """with --data: the fraction of games held out"""
+
+
+def command_data(argv: list[str]) -> int:
+    args = tyro.cli(DataArgs, args=argv, prog="run.py data")
+    if args.data is not None:
+        import envs
+        from agents.expert_positions import build_dataset
+
+        dataset = build_dataset(envs.make(args.env), args.data, held_out=args.held_out, seed=args.seed)
+        print(json.dumps(dataset.stats))
+        return 0
+    if not args.expert or args.out is None:
+        raise UsageError("data needs --expert PLAYER and --out DIR (or --data DIR to read games)")
+    if args.games < 1 or args.workers < 1 or args.opening_moves < 0:
+        raise UsageError("--games and --workers must be at least 1, --opening-moves at least 0")
+    import envs
+    from agents.expert_data import generate
+    from agents.players import make_player
+
+    game = envs.make(args.env)
+    for name in args.expert:  # a bad name fails here, in one line, before any game
+        make_player(name, game, seed=args.seed)
+    manifest = generate(args.env, args.expert, args.games, args.out, seed=args.seed,
+                        opening_moves=args.opening_moves, workers=args.workers)
+    print(json.dumps({"games": manifest["games"], "last_run": manifest["runs"][-1]}))
+    return 0
+
+
 ENV_KINDS = [
     ("gymnasium id", "a single-agent env by its registered id: CartPole-v1, FrozenLake-v1"),
     ("OpenSpiel game", "a turn-based game with a forward model, parameters in brackets: connect_four, "
@@ -367,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = DEFAULT_JOB
     command, rest = argv[0], argv[1:]
     handlers = {"train": command_train, "eval": command_eval, "tournament": command_tournament,
-                "play": command_play, "list": command_list, "gtp": command_gtp}
+                "play": command_play, "list": command_list, "gtp": command_gtp,
+                "data": command_data}
     if command in ("-h", "--help", "help"):
         print(usage())
         return 0
