@@ -4,7 +4,8 @@ Move generation (`envs.backgammon.kernels`), the batched 1-ply choice and the TD
 boards with no Python per move, on the `ValueNet`'s flat weight vector in place. The kernel does what
 `TDLambda.observe` and `end_game` do after `value_positions` and `np.argmax`: its readable twin is
 `agents.td_lambda.reference_self_play_game`, and a test (`tests/test_td_lambda.py`) plays whole games both
-ways from the same dice and compares the weights and TD errors.
+ways from the same dice and compares the weights and TD errors. `CompiledReplies` lists the second-ply
+positions of 2-ply play (`agents.td_lambda.reply_positions`, compiled).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from agents.td_lambda import ROLLS_PER_CALL, ValueNet, frame, outcome_target
+from agents.td_lambda import _ROLLS, ROLLS_PER_CALL, ValueNet, frame, outcome_target
 from envs.backgammon.engine import BAR, NUM_CHECKERS, NUM_FEATURES, OFF, initial_board, opening_roll
 from envs.backgammon.kernels import WIDTH, Workspace, legal_into
 
@@ -137,10 +138,18 @@ def _points_won(board) -> int:
 @njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc", "contract"})
 def _td_update(theta, traces, scale, alpha, delta) -> float:
     """w <- w + alpha sum_k delta_k e_k (TDLambda._update), the traces being `scale[0]` times the rows of
-    `traces` [K, P]; returns the squared TD error."""
+    `traces` [K, P]; returns the squared TD error. Four outputs go in one pass over the weights."""
     squared = 0.0
     for k in range(delta.shape[0]):
         squared += delta[k] * delta[k]
+    if delta.shape[0] == 4:
+        s0, s1 = np.float32(alpha * delta[0] * scale[0]), np.float32(alpha * delta[1] * scale[0])
+        s2, s3 = np.float32(alpha * delta[2] * scale[0]), np.float32(alpha * delta[3] * scale[0])
+        e0, e1, e2, e3 = traces[0], traces[1], traces[2], traces[3]
+        for p in range(theta.shape[0]):
+            theta[p] += s0 * e0[p] + s1 * e1[p] + s2 * e2[p] + s3 * e3[p]
+        return squared
+    for k in range(delta.shape[0]):
         step = np.float32(alpha * delta[k] * scale[0])
         e = traces[k]
         for p in range(theta.shape[0]):
@@ -309,3 +318,39 @@ class CompiledSelfPlay:
                 if self.learn:
                     self.squared_error = float(squared_error[0])
                 return int(points), int(state[1])
+
+
+@njit(cache=True, error_model="numpy")
+def _replies_kernel(boards, rolls, out, bounds, positions, keys, slots, stamps, scratch, stack,
+                    generation) -> int:
+    """Every distinct reply of each flat board to each roll, into out, bounds[1:] ending each (board,
+    roll)'s share; returns how many, or -1 when out is too small."""
+    n, k = 0, 0
+    for m in range(boards.shape[0]):
+        for r in range(rolls.shape[0]):
+            count = legal_into(boards[m], rolls[r, 0], rolls[r, 1], positions, keys, slots, stamps, scratch,
+                               stack, generation)
+            if n + count > out.shape[0]:
+                return -1
+            out[n:n + count] = positions[:count]
+            n += count
+            k += 1
+            bounds[k] = n
+    return n
+
+
+class CompiledReplies:
+    """`agents.td_lambda.reply_positions` on the compiled move generator: the same (board, roll) shares,
+    each in discovery order rather than sorted. Its buffers are reused from call to call."""
+
+    def __init__(self, capacity: int = 1 << 14):
+        self.workspace = Workspace()
+        self.rolls = np.array([(a, b) for a, b, _ in _ROLLS], np.int64)
+        self.out = np.zeros((capacity, 2 * WIDTH), np.int8)
+
+    def __call__(self, boards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        flat = np.ascontiguousarray(boards, dtype=np.int8).reshape(len(boards), 2 * WIDTH)
+        bounds = np.zeros(len(flat) * len(self.rolls) + 1, np.int64)
+        while (n := _replies_kernel(flat, self.rolls, self.out, bounds, *self.workspace.arrays())) < 0:
+            self.out = np.zeros((2 * len(self.out), 2 * WIDTH), np.int8)
+        return self.out[:n].reshape(n, 2, WIDTH).copy(), bounds

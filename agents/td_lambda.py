@@ -31,6 +31,7 @@ import numpy as np
 
 from agents.evaluation import evaluate_player
 from agents.pubeval_player import require_backgammon
+from agents.schedules import cosine_schedule, linear_schedule
 from agents.training import TrainConfig, TrainingRun, seed_everything
 from envs.backgammon.engine import (
     NUM_CHECKERS,
@@ -61,7 +62,12 @@ class Config(TrainConfig):
     outputs: Literal[1, 4] = 1
     """1: win probability; 4: win, win gammon, lose, lose gammon (moves then maximise expected points)"""
     alpha: float = 0.1
-    """learning rate of the TD rule"""
+    """learning rate of the TD rule (at the start, under a schedule)"""
+    alpha_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    """learning rate over --steps: alpha throughout, or from alpha to final_alpha along a line or half a
+    cosine (then final_alpha)"""
+    final_alpha: float = 0.01
+    """the learning rate reached at --steps under the linear and cosine schedules"""
     td_lambda: float = 0.7
     """trace decay lambda"""
     init_scale: float = 0.1
@@ -79,6 +85,15 @@ class Config(TrainConfig):
 
 
 SHAPE_FIELDS = ("hidden", "outputs")
+
+
+def learning_rate(config: Config, step: int) -> float:
+    """The TD rule's alpha after `step` moves of training, by `config.alpha_schedule`."""
+    if config.alpha_schedule == "linear":
+        return linear_schedule(config.alpha, config.final_alpha, config.steps, step)
+    if config.alpha_schedule == "cosine":
+        return cosine_schedule(config.alpha, config.final_alpha, config.steps, step)
+    return config.alpha
 
 
 # ---------------------------------------------------------------- the value network
@@ -237,35 +252,45 @@ def value_positions(net: ValueNet, positions: np.ndarray) -> tuple[np.ndarray, n
 
 
 _ROLLS = [(a, b, (1.0 if a == b else 2.0) / 36) for a in range(1, 7) for b in range(a, 7)]
+ROLL_PROBABILITIES = np.array([p for _, _, p in _ROLLS])
+"""The 21 distinct rolls' probabilities, in the order `reply_positions` takes them."""
 
 
-def choose_2ply(net: ValueNet, positions: np.ndarray, prune: int) -> int:
+def reply_positions(boards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every reply of the side to move (row 0) in each of `boards` (M, 2, 26) to each of the 21 rolls:
+    (positions (N, 2, 26), bounds (21 M + 1,)), the replies to roll r of board m being
+    positions[bounds[21 m + r]:bounds[21 m + r + 1]] (never empty: with no legal move, the board itself).
+    Plain engine calls; `agents.td_gammon_kernel.CompiledReplies` gives the same sets, compiled."""
+    replies = [legal_positions(board, (a, b)) for board in boards for a, b, _ in _ROLLS]
+    return np.concatenate(replies), np.cumsum([0] + [len(r) for r in replies])
+
+
+def choose_2ply(net: ValueNet, positions: np.ndarray, prune: int,
+                replies: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = reply_positions) -> int:
     """The candidate with the best expected equity after the opponent's best reply to each of its 21
-    rolls; only the `prune` best candidates by 1-ply equity are searched."""
+    rolls; only the `prune` best candidates by 1-ply equity are searched. Two net calls a move: one over
+    the candidates, one over all second-ply positions of the searched ones (`replies` lists them)."""
     _, _, _, equity = value_positions(net, positions)
     if len(positions) == 1:
         return 0
     order = np.argsort(-equity, kind="stable")[:max(prune, 1)]
-    best, best_value = int(order[0]), -np.inf
-    for i in order:
-        if positions[i, 0, OFF] == NUM_CHECKERS:
-            value = float(equity[i])
-        else:
-            opponent_board = flip(positions[i])
-            replies = [legal_positions(opponent_board, (a, b)) for a, b, _ in _ROLLS]
-            _, _, _, reply_equity = value_positions(net, np.concatenate(replies))
-            bounds = np.cumsum([0] + [len(r) for r in replies])
-            value = -sum(p * float(reply_equity[s:e].max())
-                         for (_, _, p), s, e in zip(_ROLLS, bounds[:-1], bounds[1:], strict=True))
-        if value > best_value:
-            best, best_value = int(i), value
-    return best
+    value = equity[order].astype(np.float64)  # a finished game keeps its points
+    live = np.flatnonzero(positions[order, 0, OFF] != NUM_CHECKERS)
+    if live.size:
+        boards, bounds = replies(flip(positions[order[live]]))
+        _, _, _, reply_equity = value_positions(net, boards)
+        best_reply = np.maximum.reduceat(reply_equity, bounds[:-1]).reshape(live.size, len(_ROLLS))
+        value[live] = -(best_reply @ ROLL_PROBABILITIES)
+    return int(order[int(np.argmax(value))])
 
 
 def net_chooser(net: ValueNet, ply: int = 1, prune: int = 8) -> Callable[[np.ndarray], int]:
     """choose(positions) -> index of the position the net plays."""
     if ply == 2:
-        return lambda positions: choose_2ply(net, positions, prune)
+        from agents.td_gammon_kernel import CompiledReplies  # (it imports this module)
+
+        replies = CompiledReplies()
+        return lambda positions: choose_2ply(net, positions, prune, replies)
     return lambda positions: int(np.argmax(value_positions(net, positions)[3]))
 
 
@@ -329,13 +354,13 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
     run = TrainingRun("td-lambda", config, env, checkpoint)
     net = ValueNet(config.hidden, config.outputs, config.init_scale, rng)
     run.restore(rng, model=net)
-    run.log("charts/learning_rate", config.alpha)
-    self_play = CompiledSelfPlay(net, config.alpha, config.td_lambda)
+    self_play = CompiledSelfPlay(net, learning_rate(config, run.step), config.td_lambda)
     player = TDGammonPlayer(net, env, ply=1)  # plays the weights as they learn
 
     last_eval: dict[str, float] = {}
     games_at_start, clock, errors = run.episodes, time.time(), []
     while not run.should_stop():
+        self_play.alpha = learning_rate(config, run.step)
         points, moves = self_play.play(rng)
         run.advance(moves)
         run.record_episode(points, moves)
@@ -344,6 +369,7 @@ def train(config: Config, env: Any, checkpoint: dict | None = None) -> dict:
             error = float(np.mean(errors))
             run.check_finite("td_error", error)
             run.log("losses/td_error", error)
+            run.log("charts/learning_rate", self_play.alpha)
             run.log("selfplay/games", run.episodes)
             run.log("charts/games_per_second", (run.episodes - games_at_start) / (time.time() - clock))
             errors.clear()

@@ -269,3 +269,61 @@ def test_short_self_play_run_beats_random():
     after = evaluate_player(player, game, 200, opponent="random", seed=2)
     assert after["win_rate"] > 0.8 > before
     assert after["points_per_game"] > 1.0  # it wins many gammons against random
+
+
+def test_learning_rate_schedules_run_from_alpha_to_final_alpha():
+    """constant keeps alpha; linear and cosine start at alpha, pass the midpoint at half the steps and end
+    (and stay) at final_alpha."""
+    config = T.Config(steps=1000, alpha=0.1, final_alpha=0.02)
+    assert T.learning_rate(config, 900) == 0.1
+    for schedule in ("linear", "cosine"):
+        c = T.Config(steps=1000, alpha=0.1, final_alpha=0.02, alpha_schedule=schedule)
+        assert T.learning_rate(c, 0) == pytest.approx(0.1)
+        assert T.learning_rate(c, 500) == pytest.approx(0.06)
+        assert T.learning_rate(c, 1000) == pytest.approx(0.02) == T.learning_rate(c, 5000)
+    cosine = T.Config(steps=1000, alpha=0.1, final_alpha=0.02, alpha_schedule="cosine")
+    linear = T.Config(steps=1000, alpha=0.1, final_alpha=0.02, alpha_schedule="linear")
+    assert T.learning_rate(cosine, 200) > T.learning_rate(linear, 200)  # cosine stays high longer
+
+
+def _two_ply_candidate_by_candidate(net: T.ValueNet, positions: np.ndarray, prune: int) -> int:
+    """2-ply written out plainly: each searched candidate's 21 rolls, the opponent's best reply to each,
+    one net call per roll."""
+    _, _, _, equity = T.value_positions(net, positions)
+    order = np.argsort(-equity, kind="stable")[:prune]
+    values = []
+    for i in order:
+        if positions[i, 0, E.OFF] == E.NUM_CHECKERS:
+            values.append(float(equity[i]))
+            continue
+        expected = 0.0
+        for a, b, p in T._ROLLS:
+            replies = E.legal_positions(E.flip(positions[i]), (a, b))
+            expected -= p * float(T.value_positions(net, replies)[3].max())
+        values.append(expected)
+    return int(order[int(np.argmax(values))])
+
+
+def test_batched_two_ply_chooses_as_the_plain_search_and_compiled_replies_equal_the_engines():
+    """choose_2ply (all second-ply positions in one net call) picks the move of the plain search on
+    positions from self-play, a bear-off race included; the compiled reply lists hold the engine's sets."""
+    from agents.td_gammon_kernel import CompiledReplies
+
+    rng = np.random.default_rng(4)
+    net = T.ValueNet(12, 4, 0.5, rng)
+    race = np.zeros((2, 26), np.int8)
+    race[0, [0, 1, 3]], race[0, E.OFF], race[1, [2, 20]], race[1, E.OFF] = [1, 2, 1], 11, [3, 2], 10
+    board, cases = E.initial_board(), [E.legal_positions(race, (6, 5))]
+    while len(cases) < 5:
+        positions = E.legal_positions(board, rng.integers(1, 7, 2))
+        cases.append(positions)
+        board = E.flip(positions[rng.integers(len(positions))])
+    compiled = CompiledReplies(capacity=16)  # small, so that it grows
+    for positions in cases:
+        assert T.choose_2ply(net, positions, 4) == _two_ply_candidate_by_candidate(net, positions, 4)
+        assert T.choose_2ply(net, positions, 4, compiled) == T.choose_2ply(net, positions, 4)
+        boards = E.flip(positions[:3])
+        (plain, plain_bounds), (fast, fast_bounds) = T.reply_positions(boards), compiled(boards)
+        assert np.array_equal(plain_bounds, fast_bounds)
+        for s, e in zip(plain_bounds[:-1], plain_bounds[1:], strict=True):
+            assert sorted(map(bytes, plain[s:e])) == sorted(map(bytes, fast[s:e]))
