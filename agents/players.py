@@ -159,6 +159,17 @@ def _league(arg: str | None, options: dict[str, str], env: Any, seed: int) -> An
     return league_player(arg, options, env, seed)
 
 
+def _skirmish_bot(arg: str | None, options: dict[str, str], env: Any, seed: int) -> Any:
+    from envs.games.skirmish.bots import BOTS, make_bot
+
+    _check_options("skirmish-bot", options, ())
+    if type(getattr(env, "unwrapped", env)).__name__ != "SkirmishEnv":
+        raise UsageError("player 'skirmish-bot' plays skirmish only (--env skirmish)")
+    if not arg:
+        raise UsageError(f"player 'skirmish-bot' needs a bot, skirmish-bot:NAME: {', '.join(BOTS)}")
+    return make_bot(arg, seed)
+
+
 # Built-in player name -> (factory(arg, options, env, seed), one-line description). Later issues add to it.
 BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
     "league": (_league, "league:RUN[,mixture=nash|main]: an alphastar --league run's meta-Nash mixture"),
@@ -170,6 +181,8 @@ BUILTIN_PLAYERS: dict[str, tuple[Callable[..., Any], str]] = {
     "solver": (_solver, "a perfect connect-four player: fastest win, slowest loss (connect_four only)"),
     "gnugo": (_gnugo, "gnugo:LEVEL[,path=P][,timeout=S][,restarts=N]: GNU Go, level 0-10 (default 10), over "
                       "GTP (go only)"),
+    "skirmish-bot": (_skirmish_bot, "skirmish-bot:NAME: a scripted skirmish player (rush, economy, counter, "
+                                    "turtle, random) acting on its own fogged view"),
     "gtp": (_gtp, "gtp:COMMAND[,timeout=S][,restarts=N]: any GTP engine, COMMAND split as a shell does "
                   "(quote a comma: gtp:'eng --cfg \"a,b\"')"),
 }

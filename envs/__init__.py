@@ -22,6 +22,37 @@ OWN_GAMES: dict[str, str | tuple[str, str]] = {
 }
 
 
+# The toolkit's own PettingZoo / gymnasium envs: a spec's name (before "(" or ":") -> its factory.
+# `skirmish(size=12)` passes its parameters; `skirmish-vs:rush` passes the bot's name.
+OWN_ENVS: dict[str, str] = {
+    "skirmish": "envs.games.skirmish:make_env",
+    "skirmish-vs": "envs.games.skirmish:make_vs_bot",
+}
+
+
+def _make_own_env(spec: str) -> Any:
+    """An OWN_ENVS env from its spec: `name`, `name(key=value,...)` or `name:ARG`."""
+    base = spec.split("(", 1)[0].split(":", 1)[0]
+    module_name, _, attribute = OWN_ENVS[base].partition(":")
+    factory = getattr(importlib.import_module(module_name), attribute)
+    if ":" in spec[len(base) :][:1]:
+        return factory(spec[len(base) + 1 :])
+    kwargs: dict[str, Any] = {}
+    inside = spec[len(base) :].strip()
+    if inside:
+        if not (inside.startswith("(") and inside.endswith(")")):
+            raise UsageError(f"cannot read the parameters of {spec!r}; e.g. {base}(size=12)")
+        for part in filter(None, (p.strip() for p in inside[1:-1].split(","))):
+            key, sep, value = part.partition("=")
+            if not sep or not value.strip().lstrip("-").isdigit():
+                raise UsageError(f"{spec!r}: parameter {part!r} is not key=integer")
+            kwargs[key.strip()] = int(value)
+    try:
+        return factory(**kwargs)
+    except TypeError as error:
+        raise UsageError(f"{spec!r}: {error}") from None
+
+
 def is_game(env: Any) -> bool:
     """True for a turn-based OpenSpiel game, False for a gymnasium env."""
     import pyspiel
@@ -91,7 +122,7 @@ def game_names() -> list[str]:
     import open_spiel.python.games  # noqa: F401  (registers OpenSpiel's Python games)
     import pyspiel
 
-    return sorted(set(pyspiel.registered_names()) | set(OWN_GAMES))
+    return sorted(set(pyspiel.registered_names()) | set(OWN_GAMES) | set(OWN_ENVS))
 
 
 def make(spec: str, **gym_kwargs: Any) -> Any:
@@ -100,6 +131,8 @@ def make(spec: str, **gym_kwargs: Any) -> Any:
     if not spec:
         raise UsageError("empty environment spec")
     base = spec.split("(", 1)[0]
+    if base.split(":", 1)[0] in OWN_ENVS:
+        return _make_own_env(spec)
     if base in OWN_GAMES:
         entry = OWN_GAMES[base]
         module, registered = entry if isinstance(entry, tuple) else (entry, base)
