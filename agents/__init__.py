@@ -10,6 +10,10 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
         "agents.alphazero",
         "AlphaZero: one policy-value net (ResNet or transformer), batched PUCT self-play",
     ),
+    "alphago": (
+        "agents.alphago",
+        "AlphaGo: SL policy on expert games, fast rollout policy, RL policy, value net; MCTS mixing them",
+    ),
     "alphastar": (
         "agents.alphastar",
         "AlphaStar's actor-critic: LSTM, V-trace, UPGO, TD(lambda), KL to a reference; self-play",

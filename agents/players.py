@@ -263,7 +263,7 @@ def make_player(name: str, env: Any, seed: int = 0, device: str = "cpu") -> Any:
     )
 
 
-SEARCH_ALGORITHMS = ("alphazero", "td-lambda")
+SEARCH_ALGORITHMS = ("alphazero", "alphago", "td-lambda")
 """Algorithms whose players search (PUCT, 1-ply/2-ply look-ahead): they need a forward model."""
 
 
