@@ -327,3 +327,37 @@ def test_batched_two_ply_chooses_as_the_plain_search_and_compiled_replies_equal_
         assert np.array_equal(plain_bounds, fast_bounds)
         for s, e in zip(plain_bounds[:-1], plain_bounds[1:], strict=True):
             assert sorted(map(bytes, plain[s:e])) == sorted(map(bytes, fast[s:e]))
+
+
+def test_compiled_pubeval_match_chooses_as_the_players():
+    """bench/td_gammon_pubeval_match.py's choosers pick the positions that the net's 1-ply choice and
+    pubeval's pick among the engine's positions, on positions of random games (races and bear-offs
+    included), wherever the best is unique."""
+    from agents.pubeval_player import pubeval_index
+    from bench.td_gammon_pubeval_match import net_choice, pubeval_choice
+    from envs.backgammon.kernels import Workspace, legal_into
+    from envs.backgammon.pubeval import _score_table
+
+    rng = np.random.default_rng(5)
+    net = T.ValueNet(10, 4, 0.5, rng)
+    tables = np.stack([_score_table(True), _score_table(False)])
+    workspace, compared = Workspace(), 0
+    for _ in range(3):
+        board = E.initial_board()
+        while True:
+            dice = rng.integers(1, 7, 2)
+            positions = E.legal_positions(board, dice)
+            flat = board.reshape(-1).copy()
+            n = legal_into(flat, dice[0], dice[1], *workspace.arrays())
+            fast = workspace.positions[:n].reshape(n, 2, 26)
+            equity = T.value_positions(net, positions)[3]
+            if np.sum(equity == equity.max()) == 1:
+                chosen = fast[net_choice(net.theta, 10, 4, workspace.positions, n)]
+                assert np.array_equal(chosen, positions[int(np.argmax(equity))])
+                compared += 1
+            pubeval = positions[pubeval_index(board, positions)]
+            assert np.array_equal(fast[pubeval_choice(flat, workspace.positions, n, tables)], pubeval)
+            if (positions[:, 0, E.OFF] == E.NUM_CHECKERS).any():
+                break
+            board = E.flip(positions[rng.integers(len(positions))])
+    assert compared > 100
