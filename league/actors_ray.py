@@ -16,10 +16,11 @@
   with a new seed and counts its restarts, so `start(k, seed)` creates a new actor, scheduled on any
   live node, with the newest weights. A Ray-restarted actor would rerun its constructor with the old
   seed (replaying the same games) behind the pool's back.
-- `run_ray_tasks(fn, tasks)` runs each task (a chunk of games) as a Ray task, results in task order;
-  a task on a lost node is retried (`max_retries`). Files named by strings in the tasks (a checkpoint
-  in a player name, `path[,key=value...]`) travel as bytes through the object store and are written on
-  a node that lacks them, at the same path (relative paths from the driver's working directory).
+- `run_ray_tasks(fn, tasks, workers)` runs each task (a chunk of games) as a Ray task, `workers` at a
+  time, results in task order; a task on a lost node is retried (`max_retries`). Files named by strings
+  in the tasks (a checkpoint in a player name, `path[,key=value...]`) travel as bytes through the object
+  store and are written on a node that lacks them, at the same path (relative paths from the driver's
+  working directory).
 """
 
 from __future__ import annotations
@@ -289,13 +290,21 @@ def _run_task(fn: Callable[[Any], Any], task: Any, files: dict[str, Any], cwd: s
 
 
 def run_ray_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int = 1) -> list[Any]:
-    """`[fn(task) for task in tasks]` as Ray tasks of one CPU each, in task order. Ray runs as many at once
-    as the cluster has CPUs (`workers` is for the caller's chunking; it does not cap the cluster)."""
+    """`[fn(task) for task in tasks]` as Ray tasks of one CPU each, in task order, at most `workers` of them
+    in flight at once (Ray places each on a node with a free CPU)."""
     connect()
     import ray
 
     files = {path: [ray.put(Path(path).read_bytes())] for path in sorted(named_files(list(tasks)))}
     remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_run_task)
-    refs = [remote.remote(fn, task, files, os.getcwd()) for task in tasks]
-    return ray.get(refs)
-
+    cwd, width = os.getcwd(), max(1, workers)
+    results: list[Any] = [None] * len(tasks)
+    running: dict[Any, int] = {}
+    for i, task in enumerate(tasks):
+        if len(running) >= width:
+            [ready], _ = ray.wait(list(running), num_returns=1)
+            results[running.pop(ready)] = ray.get(ready)
+        running[remote.remote(fn, task, files, cwd)] = i
+    for ref, i in running.items():
+        results[i] = ray.get(ref)
+    return results

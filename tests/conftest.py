@@ -22,14 +22,20 @@ RAY_ENVIRONMENT = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", 
 """Set while the test cluster runs: no token file in ~/.ray, no usage reports, Ray's files in a temp
 folder."""
 
+# Ray turns a loopback address into the machine's own ("a remotely reachable IP") unless multi-node
+# clusters count as unsupported, as on macOS: read once, when ray is first imported, so it is set before
+# any test imports ray. The test cluster's nodes and its driver then stay on 127.0.0.1.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+LOOPBACK = "127.0.0.1"
+
 
 @pytest.fixture(scope="session")
 def ray_cluster():
     """One two-node Ray cluster (a head and a worker of one CPU each, on this machine) for the whole test
     run, started by the first test that asks for it; this process is its driver. Everything Ray writes
     goes under a short temporary folder (socket paths are capped at 107 bytes), removed afterwards.
-    The nodes use the machine's own address: ray.init turns a loopback address into it, and a node bound
-    to 127.0.0.1 is then unreachable."""
+    Both nodes and the driver are on 127.0.0.1 (see RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER above), so no
+    traffic leaves the loopback range."""
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
     from ray.cluster_utils import Cluster
 
@@ -37,12 +43,15 @@ def ray_cluster():
     temp = tempfile.mkdtemp(prefix="/tmp/rt")
     os.environ.update(RAY_ENVIRONMENT, RAY_TMPDIR=temp)
     os.mkdir(os.path.join(temp, "ray"))  # Ray writes the cluster's address there
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    head = {"num_cpus": 1, "include_dashboard": False, "node_ip_address": LOOPBACK}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
-        cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK)
         from league.actors_ray import connect
 
         connect(cluster.address)
+        assert cluster.address.startswith(LOOPBACK), cluster.address
+        assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}
         yield cluster
     finally:
         ray.shutdown()

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from league.actors import ActorFailed, ActorPool, restart_seed, run_tasks
+from tests.conftest import LOOPBACK
 from tests.test_actors import counting_actor, square, weights
 
 pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
@@ -52,6 +53,14 @@ def test_ray_actor_crashes_are_restarted_up_to_the_limit_and_tasks_keep_their_or
         assert [e.item["seed"] for e in emitted] == [1, restart_seed(1, 1)]  # what it yielded is kept
     tasks = list(range(12))
     assert run_tasks("ray", square, tasks, workers=2) == [x * x for x in tasks]
+    spans = sorted(run_tasks("ray", timed, [0.2] * 4, workers=1))  # a cap of one: never two at once
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False)), spans
+
+
+def timed(seconds: float) -> tuple[float, float]:
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()
 
 
 @pytest.mark.timeout(120)
@@ -85,7 +94,7 @@ def test_losing_a_worker_node_loses_no_task(ray_cluster):
         assert run_tasks("ray", slow_square, tasks, workers=2) == [x * x for x in tasks]
     finally:
         remover.join()
-        ray_cluster.add_node(num_cpus=1)
+        ray_cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK)
         ray_cluster.wait_for_nodes()
 
 
