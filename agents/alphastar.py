@@ -3,9 +3,9 @@ learned on fixed-length unrolls with V-trace, UPGO, TD(lambda), an entropy bonus
 a fixed reference policy (Vinyals et al. 2019; the estimators are agents/returns.py's).
 
 Self-play (agents/unrolls.py's `Matches`): B games of a two-player OpenSpiel game advance together; at
-every step the
-players to move are answered with one network call, each seat carrying its own LSTM state through its
-own decision points (reset at the start of each game). Each seat of each game is a stream of
+every step the players to move (at a simultaneous node both seats, each from its own information state)
+are answered with one network call, each seat carrying its own LSTM state through its own decision
+points (reset at the start of each game). Each seat of each game is a stream of
 transitions (its information-state tensor, legal mask, action, the action's probability under the
 acting policy, the reward that reached it before its next decision, discount 0 where its game ended);
 every `unroll_length` transitions, with the next observation to bootstrap from and the LSTM state at the
@@ -41,7 +41,7 @@ from agents.training import TrainConfig, TrainingRun, TrainingStopped, resolve_d
 from agents.unrolls import Matches, collate, observation
 from envs import is_game
 from envs.errors import UsageError
-from envs.turn_based import acting_seat, require_sequential
+from envs.turn_based import acting_seat
 from league.actors import ActorFailed, ActorPool, check_backend, numpy_weights
 
 ALGORITHM = "alphastar"
@@ -79,6 +79,8 @@ class Config(TrainConfig):
     """AlphaStar's 1e-4 is for a long game with a supervised start; small games from scratch need more"""
     kl_weight: float = 2e-3
     """the KL penalty toward the reference policy (the initial one; AlphaStar: 2e-3)"""
+    reward_scale: float = 1.0
+    """the learner's rewards are the game's returns times this (e.g. 0.02 for matrix_brps' payoffs of 50)"""
     max_grad_norm: float = 10.0
     eval_every: int = 0
     """environment steps between NashConv evaluations (0: only at the end; small games only)"""
@@ -114,7 +116,6 @@ def network_spec(config: Config) -> dict[str, Any]:
 def check_game(env: Any) -> Any:
     if not is_game(env):
         raise UsageError("alphastar learns here on OpenSpiel games (kuhn_poker, leduc_poker, ...)")
-    require_sequential(env, "alphastar (part one)")
     if env.num_players() != 2 or not env.get_type().provides_information_state_tensor:
         raise UsageError("alphastar needs a two-player game with information-state tensors")
     return env
@@ -189,6 +190,8 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     for name in ("unroll_length", "batch_size", "games_in_parallel", "memory_size"):
         if getattr(config, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if config.reward_scale <= 0:
+        raise UsageError("--reward-scale must be above 0")
     if config.workers < 0 or (config.workers and config.league):
         raise UsageError("--workers must be 0 or more, and 0 with --league (a league plays in this process)")
     if config.workers:

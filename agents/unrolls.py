@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from agents.nets.spec import SpecNetwork
-from envs.turn_based import sample_chance
+from envs.turn_based import SIMULTANEOUS, sample_chance
 
 
 def observation(state: Any, seat: int) -> np.ndarray:
@@ -31,6 +31,7 @@ class Matches:
                  matchmaker: Callable[[str], tuple[str, bool]] | None = None) -> None:
         self.game, self.networks, self.reference = game, networks, reference
         self.config, self.rng = config, rng
+        self.reward_scale = float(getattr(config, "reward_scale", 1.0))
         self.matchmaker = matchmaker or (lambda home: (home, True))
         self.num_actions = game.num_distinct_actions()
         self.homes = list(homes)
@@ -72,9 +73,18 @@ class Matches:
         rh, rc = self.ref_state
         return h[:, k].clone(), c[:, k].clone(), rh[:, k].clone(), rc[:, k].clone()
 
+    def movers(self) -> list[tuple[int, int]]:
+        """(game, seat) of every decision this step: the player to move, or at a simultaneous node every
+        seat (each decides on its own information state, not seeing the other's choice)."""
+        out = []
+        for g, state in enumerate(self.states):
+            mover = state.current_player()
+            out += [(g, p) for p in range(2)] if mover == SIMULTANEOUS else [(g, mover)]
+        return out
+
     def step(self) -> list[dict[str, Any]]:
         """One decision in every game; returns the unrolls completed (each tagged with its learner)."""
-        movers = [(g, state.current_player()) for g, state in enumerate(self.states)]
+        movers = self.movers()
         streams = [self.stream_of[g][p] for g, p in movers]
         obs = torch.from_numpy(np.stack([observation(self.states[g], p) for g, p in movers]))
         masks = torch.zeros(len(movers), self.num_actions, dtype=torch.bool)
@@ -98,6 +108,7 @@ class Matches:
                 ref = self.reference(o, action_mask=m, state=self._take(self.ref_state, index), starts=s)
                 self.ref_state[0][:, index], self.ref_state[1][:, index] = ref.state
                 probabilities[rows] = torch.softmax(out.policy_logits[0].float(), dim=-1).numpy()
+        chosen: dict[int, list[int]] = {}
         for i, (g, _) in enumerate(movers):
             k = streams[i]
             if k == 2 * g:
@@ -109,25 +120,34 @@ class Matches:
                                         "log_prob": float(np.log(row[action])), "reward": 0.0,
                                         "discount": self.config.gamma, "start": bool(starts[i])})
             self.start_of_game[k] = False
+            chosen.setdefault(g, []).append(action)
+        for g, actions in chosen.items():
             state = self.states[g]
-            state.apply_action(action)
+            if len(actions) > 1:
+                state.apply_actions(actions)
+            else:
+                state.apply_action(actions[0])
             while state.is_chance_node():
                 state.apply_action(sample_chance(state, self.rng))
             if state.is_terminal():
-                returns = [float(r) for r in state.returns()]
-                for seat, value in enumerate(returns):
-                    stream = self.stream_of[g][seat]
-                    last = self.streams[stream]
-                    if self.learner[stream] is not None and last:
-                        last[-1]["reward"] += value
-                        last[-1]["discount"] = 0.0
-                    self.start_of_game[stream] = True
-                home_seat = self.stream_of[g].index(2 * g)
-                self.finished.append((self.homes[g], self.away[g], returns[home_seat], self.home_moves[g]))
-                self.home_moves[g] = 0
-                self.returns.append(returns[0])
-                self.states[g] = self._new_game(g)
+                self._end_game(g, state)
         return done
+
+    def _end_game(self, g: int, state: Any) -> None:
+        """The returns reach each seat's last transition; a new game starts in slot g."""
+        returns = [float(r) for r in state.returns()]
+        for seat, value in enumerate(returns):
+            stream = self.stream_of[g][seat]
+            last = self.streams[stream]
+            if self.learner[stream] is not None and last:
+                last[-1]["reward"] += value * self.reward_scale
+                last[-1]["discount"] = 0.0
+            self.start_of_game[stream] = True
+        home_seat = self.stream_of[g].index(2 * g)
+        self.finished.append((self.homes[g], self.away[g], returns[home_seat], self.home_moves[g]))
+        self.home_moves[g] = 0
+        self.returns.append(returns[0])
+        self.states[g] = self._new_game(g)
 
     @staticmethod
     def _take(state: tuple[torch.Tensor, torch.Tensor], index: torch.Tensor) -> tuple[torch.Tensor, ...]:

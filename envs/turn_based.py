@@ -22,7 +22,7 @@ from envs.encoding import encoder_for, legal_mask
 from envs.errors import UsageError
 
 _CHANCE = -1  # pyspiel.PlayerId.CHANCE
-_SIMULTANEOUS = -2  # pyspiel.PlayerId.SIMULTANEOUS
+SIMULTANEOUS = -2  # pyspiel.PlayerId.SIMULTANEOUS
 
 
 class Player(Protocol):
@@ -34,7 +34,7 @@ class Player(Protocol):
 def acting_seat(state: Any, seat: int) -> int:
     """The seat a player acts for: the player to move, or at a simultaneous node the player's own seat."""
     mover = state.current_player()
-    return seat if mover == _SIMULTANEOUS else mover
+    return seat if mover == SIMULTANEOUS else mover
 
 
 def require_sequential(game: Any, who: str) -> None:
@@ -198,7 +198,7 @@ def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable
         mover = state.current_player()  # one call where is_chance_node() and is_simultaneous_node() made two
         if mover == _CHANCE:
             action = sample_chance(state, rng)
-        elif mover == _SIMULTANEOUS:
+        elif mover == SIMULTANEOUS:
             joint = joint_action(state, players)
             if on_move is not None:
                 on_move(state, joint)
@@ -279,7 +279,7 @@ class OpponentEnv(gymnasium.Env):
     def _advance(self) -> float:
         """Play chance and opponent moves until the learner is to move or the game ends."""
         reward = 0.0
-        while not self.state.is_terminal() and self.state.current_player() not in (self.seat, _SIMULTANEOUS):
+        while not self.state.is_terminal() and self.state.current_player() not in (self.seat, SIMULTANEOUS):
             if self.state.is_chance_node():
                 action = sample_chance(self.state, self.rng)
             else:

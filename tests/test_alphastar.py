@@ -101,3 +101,23 @@ def test_actors_on_the_actor_layer_feed_the_learner(tmp_path):
                               batch_size=8, progress=False, device="cpu", run_dir=str(tmp_path / "w"))
     summary = alphastar.train(config, game)
     assert summary["updates"] > 5 and summary["actor_restarts"] == 0 and summary["steps"] >= 4000
+
+
+def test_self_play_on_a_simultaneous_game_decides_for_both_seats_at_once():
+    """goofspiel's bids are simultaneous: each step both seats of a game decide on their own information
+    state, the joint bid is applied, and each seat's stream gets its transitions and its payoff."""
+    game = pyspiel.load_game("goofspiel(num_cards=3,imp_info=True)")
+    config = alphastar.Config(env="goofspiel", unroll_length=2, games_in_parallel=4, memory_size=8,
+                              hidden_sizes=(16,), reward_scale=0.5)
+    torch.manual_seed(0)
+    network, reference = make(game, config)
+    selfplay = alphastar.Matches(game, {"self": network}, reference, config, np.random.default_rng(0),
+                                 ["self"] * 4)
+    assert len(selfplay.movers()) == 8  # both seats of the 4 games
+    unrolls = []
+    for _ in range(12):
+        unrolls += selfplay.step()
+    assert {u["stream"] % 2 for u in unrolls} == {0, 1}
+    assert len(selfplay.finished) == 4 * 12 // 2  # two bids a game (the last card plays itself)
+    payoffs = torch.cat([u["rewards"][u["discounts"] == 0] for u in unrolls])
+    assert payoffs.numel() and set(payoffs.abs().tolist()) <= {0.0, 0.5}  # +-1 win/loss, scaled
