@@ -355,6 +355,7 @@ def test_noise_and_sampled_moves_default_from_random_games_not_the_action_count(
     assert (given.dirichlet_alpha, given.temperature_moves) == (0.5, 7)
 
 
+@pytest.mark.slow  # 75-140 s; the fast suite keeps AlphaZero's plumbing and the committed models' play
 def test_tic_tac_toe_stops_losing_to_random(tmp_path):
     """A learning test, not plumbing: 16,000 self-play moves with the defaults (about 75 s on one core)
     and the greedy player no longer loses to random over 100 games, seats alternating."""

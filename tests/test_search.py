@@ -586,7 +586,7 @@ def test_a_reused_tree_agrees_with_a_fresh_search():
     for reuse in (False, True):
         player = make_player("models/alphazero_ttt_32x2.pt", game, seed=0)
         player.config = dataclasses.replace(player.config, reuse_tree=reuse)
-        match = play_match(game, [player, make_player("mcts:100", game, seed=1)], games=40, seed=0)
+        match = play_match(game, [player, make_player("mcts:100", game, seed=1)], games=16, seed=0)
         mistakes[reuse] = 0
         for record in match.games:
             state = game.new_initial_state()

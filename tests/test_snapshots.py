@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from agents.checkpoint import load_checkpoint, save_checkpoint
+from envs.errors import UsageError
 from tests.test_alphazero import train
 from tests.test_cli import assert_usage_error, run_cli
 
@@ -34,14 +36,20 @@ def test_a_file_missing_checkpoint_fields_gets_one_line(tmp_path):
         ("eval", str(weights_only), "--episodes", "2"),
         ("tournament", "--env", "tic_tac_toe", "--players", str(weights_only), "random", "--games", "2",
          "--out", str(tmp_path / "t")),
-        ("play", "--env", "tic_tac_toe", "--players", str(weights_only), "random"),
     ):
         assert_usage_error(run_cli(*args), "not a full checkpoint", "algorithm")
+    # play builds its players as those two do (make_player, before any game): checked in this process
+    import envs
+    from agents.players import make_player
 
+    game = envs.make("tic_tac_toe")
+    with pytest.raises(UsageError, match="not a full checkpoint"):
+        make_player(str(weights_only), game)
     no_model = tmp_path / "no_model.pt"
     identity = load_checkpoint(_tiny_checkpoint(tmp_path))
     save_checkpoint(no_model, {k: v for k, v in identity.items() if k not in ("model", "format_version")})
-    assert_usage_error(run_cli("eval", str(no_model), "--episodes", "2"), "lacks 'model'")
+    with pytest.raises(UsageError, match="lacks 'model'"):
+        make_player(str(no_model), game)
 
 
 def _tiny_checkpoint(tmp_path):
