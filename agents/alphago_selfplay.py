@@ -46,11 +46,12 @@ def utility_sign(returns: list[float], player: int) -> float:
 
 
 def policy_games(game: Any, learner: PolicyValueNet, opponent: PolicyValueNet, count: int,
-                 rng: np.random.Generator, mode: str = "rl") -> list[tuple]:
-    """`count` games, learner in seat g % 2 of game g; the items of the module's docstring."""
+                 rng: np.random.Generator, mode: str = "rl", keep_states: bool = False) -> list[tuple]:
+    """`count` games, learner in seat g % 2 of game g; the items of the module's docstring (in the value
+    mode with `keep_states`, each item also holds the position's state)."""
     encoder, actions_n = encoder_for(game), game.num_distinct_actions()
     states = [game.new_initial_state() for _ in range(count)]
-    trails: list[list[tuple[np.ndarray, np.ndarray, int, int]]] = [[] for _ in range(count)]
+    trails: list[list[tuple]] = [[] for _ in range(count)]
     live = list(range(count))
     while live:
         for g in live:
@@ -68,7 +69,8 @@ def policy_games(game: Any, learner: PolicyValueNet, opponent: PolicyValueNet, c
             moves = sample_moves(network, obs, masks, rng)
             for k, g in enumerate(turn):
                 if side == 0 or mode == "value":
-                    trails[g].append((obs[k], masks[k], int(moves[k]), states[g].current_player()))
+                    kept = states[g].clone() if keep_states else None
+                    trails[g].append((obs[k], masks[k], int(moves[k]), states[g].current_player(), kept))
                 states[g].apply_action(int(moves[k]))
         live = [g for g in live if not states[g].is_terminal()]
     items = []
@@ -76,12 +78,13 @@ def policy_games(game: Any, learner: PolicyValueNet, opponent: PolicyValueNet, c
         returns = states[g].returns()
         if mode == "rl":
             if trail:
-                obs, masks, moves, _ = zip(*trail, strict=False)
+                obs, masks, moves, _, _ = zip(*trail, strict=True)
                 items.append((np.stack(obs).astype(np.uint8), np.stack(masks), np.asarray(moves, np.int64),
                               utility_sign(returns, g % 2)))
         elif trail:
-            obs, _, _, mover = trail[int(rng.integers(len(trail)))]
-            items.append((obs.astype(np.uint8), utility_sign(returns, mover)))
+            obs, _, _, mover, kept = trail[int(rng.integers(len(trail)))]
+            extra = [kept] if keep_states else []
+            items.append((obs.astype(np.uint8), utility_sign(returns, mover), *extra))
     return items
 
 

@@ -291,16 +291,17 @@ def generate(spec: str, experts: Sequence[str], games: int, out: str | Path, see
             by_expert[record.players[0]] = by_expert.get(record.players[0], 0) + 1
             if (i + 1) % 50 == 0 or i + 1 == games:
                 print(f"{first + i + 1} games ({time.time() - start:.0f} s)", flush=True)
-    finally:
+    finally:  # also when stopped (Ctrl-C): the manifest says what was written
         if pool is not None:
             pool.close()
-    manifest_path = out / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"runs": []}
-    manifest["env"] = str(game)
-    manifest["runs"].append({"experts": list(experts), "games_by_expert": by_expert, "first_game": first,
-                             "seed": seed, "opening_moves": opening_moves,
-                             "seconds": round(time.time() - start, 1)})
-    manifest["games"] = first + games
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(json.dumps(manifest, indent=1))
+        manifest_path = out / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"runs": []}
+        manifest["env"] = str(game)
+        written = sum(by_expert.values())
+        manifest["runs"].append({"experts": list(experts), "games_by_expert": by_expert, "first_game": first,
+                                 "seed": seed, "opening_moves": opening_moves,
+                                 "seconds": round(time.time() - start, 1)})
+        manifest["games"] = first + written
+        out.mkdir(parents=True, exist_ok=True)
+        manifest_path.write_text(json.dumps(manifest, indent=1))
     return manifest
