@@ -76,7 +76,7 @@ def step_batch(units, players, misc, amounts, occ, blocked, walls, dist, size, a
         _step(units[b], players[b], misc[b], amounts[b], occ[b], blocked, dist, size, actions[b],
               type_mask[b], unit_mask[b], target_mask[b], slot_ids[b])
         for p in range(2):
-            _observe(units[b], players[b], misc[b], amounts[b], blocked, walls, size, p, planes[b, p],
+            _observe(units[b], players[b], misc[b], amounts[b], occ[b], blocked, walls, size, p, planes[b, p],
                      entities[b, p], entity_mask[b, p], scalars[b, p], type_mask[b, p], unit_mask[b, p],
                      target_mask[b, p], slot_ids[b, p])
 
@@ -110,10 +110,14 @@ class BatchedGames:
         spawn_cells = engine.draw_spawns(seed, self.spawns)
         engine.setup(self.units[b], self.players[b], self.misc[b], self.amounts[b], self.occ[b], self.size,
                      spawn_cells)
+        self.reset_observations(b)
+
+    def reset_observations(self, b: int) -> None:
+        """Game b's observations rebuilt from its arrays (after they were set from outside)."""
         o = self.obs
         for p in range(2):
-            _observe(self.units[b], self.players[b], self.misc[b], self.amounts[b], self.blocked, self.walls,
-                     self.size, p, o["planes"][b, p], o["entities"][b, p], o["entity_mask"][b, p],
+            _observe(self.units[b], self.players[b], self.misc[b], self.amounts[b], self.occ[b], self.blocked,
+                     self.walls, self.size, p, o["planes"][b, p], o["entities"][b, p], o["entity_mask"][b, p],
                      o["scalars"][b, p], o["type_mask"][b, p], o["unit_mask"][b, p], o["target_mask"][b, p],
                      self.slot_ids[b, p])
 

@@ -54,10 +54,9 @@ class View:
         self.o = o
         self.size = int(o["planes"].shape[-1])
         n = int(o["entity_mask"].sum())
-        e = o["entities"][:n].astype(int)
-        own = e[:, 0] == 0
-        self.own = [(k, *row[1:]) for k, row in enumerate(e) if own[k]]
-        self.enemies = [tuple(row[1:]) for k, row in enumerate(e) if not own[k]]
+        rows = o["entities"][:n].tolist()
+        self.own = [(k, *row[1:]) for k, row in enumerate(rows) if row[0] == 0]
+        self.enemies = [tuple(row[1:]) for row in rows if row[0] == 1]
         self.resources = int(o["scalars"][0])
         self.visible = o["planes"][14].reshape(-1)
 
@@ -214,8 +213,8 @@ class ScriptedBot:
                     d = cheb((x, y), self.home)
                     if not allowed[y, x] or not 2 <= d <= 3:
                         continue
-                    near = planes[:2, max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].sum()
-                    if near == 0:
+                    box = planes[:, max(0, y - 1) : y + 2, max(0, x - 1) : x + 2]
+                    if box[:4].sum() == 0:  # no wall, patch or own building next to it
                         cells.append((abs(x - hx) + abs(y - hy), y, x))
         if not cells:
             return None
@@ -242,6 +241,8 @@ class ScriptedBot:
             self.attacking = True
         if not self.attacking:
             return self.hold(v, army)
+        if self.step % 12 == 0:  # the whole army, now and then: stragglers and units stuck on the way
+            return A_ATTACK, MAX_OWN + GROUP_ARMY, target[1] * v.size + target[0]
         if not any(u[5] == IDLE for u in army):
             return None
         return A_ATTACK, MAX_OWN + GROUP_IDLE_ARMY, target[1] * v.size + target[0]
@@ -262,14 +263,14 @@ class RushBot(ScriptedBot):
 
 class EconomyBot(ScriptedBot):
     name, workers, barracks, expand_at, attack_at = "economy", 12, 2, 8, 12
-    army_mix = (HEAVY, RANGED, LIGHT)
+    army_mix = (RANGED,)
 
     def army_time(self, v: View) -> bool:
         return len(v.mine(BASE)) >= 2 or self.step >= 120
 
 
 class TurtleBot(ScriptedBot):
-    name, workers, barracks, attack_at, army_mix = "turtle", 6, 1, 0, (HEAVY, RANGED)
+    name, workers, barracks, attack_at, army_mix = "turtle", 6, 1, 0, (HEAVY,)
 
 
 class CounterBot(ScriptedBot):

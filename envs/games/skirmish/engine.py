@@ -117,9 +117,9 @@ class Game:
     def _observe_both(self) -> None:
         for p in range(2):
             o = self.obs[p]
-            self._observe(self.units, self.players, self.misc, self.amounts, self.blocked, self.walls,
-                          self.size, p, o["planes"], o["entities"], o["entity_mask"], o["scalars"],
-                          o["type_mask"], o["unit_mask"], o["target_mask"], self.slot_ids[p])
+            self._observe(self.units, self.players, self.misc, self.amounts, self.occ, self.blocked,
+                          self.walls, self.size, p, o["planes"], o["entities"], o["entity_mask"],
+                          o["scalars"], o["type_mask"], o["unit_mask"], o["target_mask"], self.slot_ids[p])
 
     def step(self, action0: Any, action1: Any) -> None:
         """One simultaneous step; an action is (type, unit, target) and an illegal one is a no-op."""

@@ -16,11 +16,13 @@ for step. Every rule reads top to bottom here:
    training building counts down and puts the new unit on the first free cell around it. A mobile unit
    follows its order: `move` walks to the cell; `attack` (attack-move) hits the best enemy in range
    (highest damage, then fewest hit points, then lowest id), else walks to the nearest enemy it sees,
-   else to the cell; `idle` hits an enemy in range but never walks; `gather` walks next to the patch,
-   fills up, walks next to the nearest own finished base and drops its load; `build` walks next to the
-   cell and, if the cell is free and the player can pay, starts the building there.
-   A walk is one 4-neighbour step to a free open cell that brings the unit closer by the map's distance
-   table (ties: up, right, down, left); none: it waits.
+   else to the cell (blocked within ARRIVED cells of it, it has arrived; so does `move`); `idle` hits an
+   enemy in range but never walks; `gather` walks next to the patch, fills up, walks next to the nearest
+   own finished base and drops its load; `build` walks next to the cell and, if the cell is free and the
+   player can pay, starts the building there (the worker is then idle).
+   A walk is one 4-neighbour step (`walk`): to a free open cell closer by the map's distance table
+   (ties: up, right, down, left); else to a cell closer by a search around buildings, swapping with an
+   own unit that gives way; else it waits.
 3. Damage dealt in the step lands at once at its end (so who acts first does not matter in a fight):
    units at 0 hit points die.
 4. A player with no base left loses (both at once: a draw); at MAX_STEPS the score decides
@@ -95,13 +97,14 @@ from envs.games.skirmish.rules import (
     WORKER,
 )
 
+ARRIVED = 3
+"""A move or attack-move blocked this close to its cell (others stand there) counts as arrived."""
 _DX4 = np.array([0, 1, 0, -1], dtype=np.int32)
 _DY4 = np.array([-1, 0, 1, 0], dtype=np.int32)
 _DX8 = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int32)
 _DY8 = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int32)
 _IS_ARMY = np.array([k in ARMY for k in range(NUM_KINDS)], dtype=np.bool_)
-_UNIT_LEVEL_TYPES = np.array([A_MOVE, A_ATTACK, A_GATHER, A_BUILD_BARRACKS, A_BUILD_BASE, A_STOP],
-                             dtype=np.int32)
+_GROUP_TYPES = np.array([A_MOVE, A_ATTACK, A_GATHER, A_STOP], dtype=np.int32)  # what a group may do
 
 
 def chebyshev(a: int, b: int, size: int) -> int:
@@ -199,11 +202,11 @@ def apply_action(units, players, p, action, type_mask, unit_mask, target_mask, s
             give_order(units, players, i, t, c)
 
 
-def walk(units, i, target, occ, blocked, dist, size):
+def walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
     """One step of unit i toward `target`; returns whether it moved. First choice: a free open neighbour
     closer by the map's distance table. Else (a building or a unit in the way): a neighbour closer by a
-    search from the target around the buildings, free or held by an own mobile unit, which then swaps
-    places with it. Else it waits."""
+    search from the target around the buildings, free or held by an own mobile unit that gives way
+    (`will_swap`), which then swaps places with it. Else it waits."""
     pos = units[i, F_POS]
     here = dist[target, pos]
     best, best_d = -1, here
@@ -215,15 +218,14 @@ def walk(units, i, target, occ, blocked, dist, size):
             if not blocked[n] and occ[n] == 0 and dist[target, n] < best_d:
                 best, best_d = n, dist[target, n]
     if best < 0:
-        around = detour(units, target, occ, blocked, size)
+        around = memo_detour(units, target, occ, blocked, size, memo_targets, memo_fields)
         best_d = around[pos]
         for k in range(4):
             nx, ny = x + _DX4[k], y + _DY4[k]
             if 0 <= nx < size and 0 <= ny < size:
                 n = ny * size + nx
                 j = occ[n] - 1
-                movable = j < 0 or (units[j, F_OWNER] == units[i, F_OWNER]
-                                    and MOVE_TIME[units[j, F_KIND]] > 0)
+                movable = j < 0 or will_swap(units, j, pos, dist, units[i, F_OWNER])
                 if not blocked[n] and movable and around[n] < best_d:
                     best, best_d = n, around[n]
         if best < 0:
@@ -238,6 +240,34 @@ def walk(units, i, target, occ, blocked, dist, size):
     units[i, F_POS] = best
     units[i, F_MCD] = MOVE_TIME[units[i, F_KIND]]
     return True
+
+
+def memo_detour(units, target, occ, blocked, size, memo_targets, memo_fields):
+    """`detour` to `target`, remembered for the rest of the step (until a building goes up: then
+    `memo_targets` is cleared). The memo changes no result, only the time taken."""
+    k = 0
+    while k < memo_targets.shape[0] and memo_targets[k] >= 0:
+        if memo_targets[k] == target:
+            return memo_fields[k]
+        k += 1
+    if k == memo_targets.shape[0]:
+        k = target % memo_targets.shape[0]
+    memo_fields[k, :] = detour(units, target, occ, blocked, size)
+    memo_targets[k] = target
+    return memo_fields[k]
+
+
+def will_swap(units, j, pos, dist, owner):
+    """Whether unit j gives way to a unit of `owner` coming from `pos` by swapping places: j is an own
+    mobile unit that stands idle, or whose own order's cell is closer from `pos` (so swaps never undo
+    each other)."""
+    if units[j, F_OWNER] != owner or MOVE_TIME[units[j, F_KIND]] == 0:
+        return False
+    order = units[j, F_ORDER]
+    if order == IDLE:
+        return True
+    target = units[j, F_TARGET]
+    return dist[target, pos] < dist[target, units[j, F_POS]]
 
 
 def detour(units, target, occ, blocked, size):
@@ -313,7 +343,7 @@ def free_cell_around(cell, occ, blocked, size):
     return -1
 
 
-def act_unit(units, players, i, amounts, occ, blocked, dist, size):
+def act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields):
     """Unit i's part of a step (rule 2 of the module's docstring)."""
     kind, order = units[i, F_KIND], units[i, F_ORDER]
     if units[i, F_CD] > 0:
@@ -347,16 +377,18 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size):
         if order == ATTACK and ready:
             j = enemy_around(units, i, occ, size, SIGHT[kind], False)
             if j >= 0:
-                walk(units, i, units[j, F_POS], occ, blocked, dist, size)
+                walk(units, i, units[j, F_POS], occ, blocked, dist, size, memo_targets, memo_fields)
             elif pos == target:
                 units[i, F_ORDER] = IDLE
-            else:
-                walk(units, i, target, occ, blocked, dist, size)
+            elif not walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
+                if chebyshev(pos, target, size) <= ARRIVED:
+                    units[i, F_ORDER] = IDLE
     elif order == MOVE:
         if pos == target:
             units[i, F_ORDER] = IDLE
-        elif ready:
-            walk(units, i, target, occ, blocked, dist, size)
+        elif ready and not walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
+            if chebyshev(pos, target, size) <= ARRIVED:
+                units[i, F_ORDER] = IDLE
     elif order == GATHER:
         if units[i, F_CARRY] > 0:
             b = nearest_base(units, i, dist)
@@ -366,7 +398,7 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size):
                 players[units[i, F_OWNER], P_RESOURCES] += units[i, F_CARRY]
                 units[i, F_CARRY] = 0
             elif ready:
-                walk(units, i, units[b, F_POS], occ, blocked, dist, size)
+                walk(units, i, units[b, F_POS], occ, blocked, dist, size, memo_targets, memo_fields)
         elif amounts[target] <= 0:
             units[i, F_ORDER] = IDLE
         elif chebyshev(pos, target, size) <= 1:
@@ -377,7 +409,7 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size):
                 units[i, F_CARRY] = take
                 units[i, F_TIMER] = 0
         elif ready:
-            walk(units, i, target, occ, blocked, dist, size)
+            walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields)
     elif order == BUILD:
         if chebyshev(pos, target, size) <= 1:
             owner, made = units[i, F_OWNER], units[i, F_ARG]
@@ -385,9 +417,10 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size):
                     and players[owner, P_UNITS] < MAX_OWN):
                 players[owner, P_RESOURCES] -= COST[made]
                 new_unit(units, players, occ, owner, made, target, BUILD_TIME[made])
+                memo_targets[:] = -1  # a new building: detours change
             units[i, F_ORDER] = IDLE
         elif ready:
-            walk(units, i, target, occ, blocked, dist, size)
+            walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields)
 
 
 def step_game(units, players, misc, amounts, occ, blocked, dist, size, actions, type_masks, unit_masks,
@@ -400,9 +433,11 @@ def step_game(units, players, misc, amounts, occ, blocked, dist, size, actions, 
         apply_action(units, players, p, actions[p], type_masks[p], unit_masks[p], target_masks[p],
                      slot_ids[p])
     alive_at_start = units[:, F_ALIVE].copy()
+    memo_targets = np.full(8, -1, dtype=np.int32)
+    memo_fields = np.empty((8, size * size), dtype=np.int32)
     for i in range(MAX_UNITS):
         if alive_at_start[i] == 1:
-            act_unit(units, players, i, amounts, occ, blocked, dist, size)
+            act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields)
     for i in range(MAX_UNITS):
         if units[i, F_ALIVE] == 1 and units[i, F_DAMAGE] > 0:
             units[i, F_HP] -= units[i, F_DAMAGE]
@@ -434,7 +469,7 @@ def final_score(units, players, p):
     return total
 
 
-def observe_player(units, players, misc, amounts, blocked, walls, size, p, planes, entities, entity_mask,
+def observe_player(units, players, misc, amounts, occ, blocked, walls, size, p, planes, entities, entity_mask,
                    scalars, type_mask, unit_mask, target_mask, slot_ids):
     """Fill player p's observation (planes, entities, entity_mask, scalars), its masks and `slot_ids` (the
     unit id of each own entity slot, -1 past the last) from its own view only: terrain, its own units and
@@ -486,11 +521,11 @@ def observe_player(units, players, misc, amounts, blocked, walls, size, p, plane
         unit_mask[0, 0] = 1
         target_mask[0, 0] = 1
         return
-    _masks(units, players, p, amounts, blocked, planes, size, n_own, pending, slot_ids, type_mask,
+    _masks(units, players, p, amounts, occ, blocked, planes, size, n_own, pending, slot_ids, type_mask,
            unit_mask, target_mask)
 
 
-def _masks(units, players, p, amounts, blocked, planes, size, n_own, pending, slot_ids, type_mask,
+def _masks(units, players, p, amounts, occ, blocked, planes, size, n_own, pending, slot_ids, type_mask,
            unit_mask, target_mask):
     """The three masks (type, unit given type, target given type) from player p's view."""
     cells = size * size
@@ -500,10 +535,11 @@ def _masks(units, players, p, amounts, blocked, planes, size, n_own, pending, sl
         for t in range(1, NUM_TYPES):
             if can_do(units, i, t):
                 unit_mask[t, k] = 1
-        for g in range(NUM_GROUPS):
-            for t in range(1, NUM_TYPES):
-                if in_group(units, i, g, t):
-                    unit_mask[t, MAX_OWN + g] = 1
+        if units[i, F_KIND] == WORKER or _IS_ARMY[units[i, F_KIND]]:
+            for g in range(NUM_GROUPS):
+                for t in _GROUP_TYPES:
+                    if in_group(units, i, g, t):
+                        unit_mask[t, MAX_OWN + g] = 1
     for t in range(1, NUM_TYPES):
         made = TYPE_KIND[t]
         if made >= 0 and (resources < COST[made] or count + pending >= MAX_OWN):
@@ -513,11 +549,8 @@ def _masks(units, players, p, amounts, blocked, planes, size, n_own, pending, sl
         if not blocked[c]:
             target_mask[A_MOVE, c] = 1
             target_mask[A_ATTACK, c] = 1
-            taken = False
-            for kind in range(2 * NUM_KINDS):
-                if planes[2 + kind, c] == 1:
-                    taken = True
-            if not taken:
+            j = occ[c] - 1
+            if j < 0 or (units[j, F_OWNER] != p and planes[14, c] == 0):  # free, as far as p can tell
                 target_mask[A_BUILD_BARRACKS, c] = 1
                 target_mask[A_BUILD_BASE, c] = 1
         if amounts[c] > 0:
