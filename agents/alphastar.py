@@ -16,8 +16,9 @@ reference, from its own carried state) over them, and minimises
     + value_weight * 0.5 * (TD(lambda) target - V)^2 - entropy_weight * entropy + kl_weight * KL(pi || ref)
 
 with Adam (beta1 = 0, as AlphaStar). The acting policy lags the learner by the unrolls already in flight,
-which V-trace corrects. The reference is the initial policy (the default; AlphaStar's is a supervised
-one). The league (league/league.py) chooses the opponents in part two.
+which V-trace corrects. The reference is the initial policy (the default), or with `--reference PLAYER`
+a policy cloned from that player's games (agents/cloning.py; AlphaStar's is supervised on human games),
+which the learners then start from. The league (league/league.py) chooses the opponents in part two.
 
 The player (`load_player`): the LSTM policy, sampling (a mixed strategy) by default; `policy(state)` is
 its action probabilities at its next decision, so `run.py eval CKPT --exploitability` tabulates it
@@ -79,6 +80,14 @@ class Config(TrainConfig):
     """AlphaStar's 1e-4 is for a long game with a supervised start; small games from scratch need more"""
     kl_weight: float = 2e-3
     """the KL penalty toward the reference policy (the initial one; AlphaStar: 2e-3)"""
+    reference: str | None = None
+    """a player (any player name: mcts:200, a checkpoint, ...) whose self-play games the KL reference is
+    cloned from (agents/cloning.py); the learners start from the clone too, as AlphaStar's start from its
+    supervised agent. Unset: the initial policy"""
+    reference_games: int = 2000
+    """games of --reference recorded for the clone"""
+    reference_steps: int = 600
+    """Adam steps fitting the clone (64 of the recorded sequences each)"""
     reward_scale: float = 1.0
     """the learner's rewards are the game's returns times this (e.g. 0.02 for matrix_brps' payoffs of 50)"""
     max_grad_norm: float = 10.0
@@ -200,9 +209,16 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
     device = resolve_device(config.device)
     spec = checkpoint["net"] if checkpoint is not None else network_spec(config)
     shape, num_actions = tuple(game.information_state_tensor_shape()), game.num_distinct_actions()
-    initial = SpecNetwork(spec, shape, num_actions)
+    initial, cloned = SpecNetwork(spec, shape, num_actions), {}
     if checkpoint is not None:
         initial.load_state_dict(checkpoint["reference"])
+    elif config.reference is not None:
+        from agents.cloning import clone_player
+
+        if config.reference_games < 10 or config.reference_steps < 1:
+            raise UsageError("--reference-games must be at least 10 and --reference-steps at least 1")
+        initial, cloned = clone_player(game, config.reference, spec, config.reference_games,
+                                       config.reference_steps, seed=config.seed)
     reference = copy.deepcopy(initial).to(device).eval()
     league = None
     if config.league:
@@ -342,7 +358,7 @@ def train(config: Config, env: Any, checkpoint: dict[str, Any] | None = None) ->
         if actors is not None:
             actors.close()
     save()
-    figures: dict[str, Any] = {"updates": updates}
+    figures: dict[str, Any] = {"updates": updates, **cloned}
     if actors is not None:
         figures["actor_restarts"] = actors.restarts
     try:

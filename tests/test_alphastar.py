@@ -121,3 +121,43 @@ def test_self_play_on_a_simultaneous_game_decides_for_both_seats_at_once():
     assert len(selfplay.finished) == 4 * 12 // 2  # two bids a game (the last card plays itself)
     payoffs = torch.cat([u["rewards"][u["discounts"] == 0] for u in unrolls])
     assert payoffs.numel() and set(payoffs.abs().tolist()) <= {0.0, 0.5}  # +-1 win/loss, scaled
+
+
+class BetsWithKings:
+    """A fixed Kuhn poker strategy with memory of nothing: bet or call holding the king, else pass/fold."""
+
+    def __init__(self, game) -> None:
+        self.seat = 0
+
+    def reset(self, game, player_id: int, seed: int) -> None:
+        self.seat = player_id
+
+    def act(self, state) -> int:
+        return 1 if "2" in state.information_state_string(state.current_player())[:1] else 0
+
+
+def kings(game):
+    return BetsWithKings(game)
+
+
+def test_a_reference_cloned_from_a_players_games_is_the_kl_target_and_the_start(tmp_path):
+    """--reference PLAYER: the player's games are recorded, a network fitted to them (held-out accuracy),
+    and that network is both the KL reference (KL 0 at the start) and the learner's first weights."""
+    from agents.checkpoint import load_checkpoint
+    from agents.cloning import clone_player, record_games
+
+    game = pyspiel.load_game("kuhn_poker")
+    sequences = record_games(game, "tests.test_alphastar:kings", 20)
+    assert len(sequences) == 40 and all(len(a) >= 1 for _, _, a in sequences)
+    config = alphastar.Config(env="kuhn_poker", hidden_sizes=(16,), memory_size=8)
+    spec = alphastar.network_spec(config)
+    _, figures = clone_player(game, "tests.test_alphastar:kings", spec, games=100, steps=60)
+    assert figures["reference_held_out_accuracy"] > 0.95, figures
+    config = alphastar.Config(env="kuhn_poker", steps=300, hidden_sizes=(16,), memory_size=8,
+                              reference="tests.test_alphastar:kings", reference_games=100, reference_steps=60,
+                              run_dir=str(tmp_path / "ref"), progress=False, device="cpu", learning_rate=0.0)
+    summary = alphastar.train(config, game)
+    assert summary["reference_held_out_accuracy"] > 0.95
+    saved = load_checkpoint(summary["checkpoint"])
+    for name, weights in saved["reference"].items():  # no learning (rate 0): the learner is the clone
+        assert torch.equal(weights, saved["model"][name]), name
