@@ -300,8 +300,12 @@ def command_play(argv: list[str]) -> int:
         raise UsageError(f"{args.env} has {envs.num_seats(env)} players; --players names {len(args.players)}")
     players = [make_player(name, env, seed=args.seed + k) for k, name in enumerate(args.players)]
     play = play_agents_in_terminal if envs.is_pettingzoo(env) else play_in_terminal
+    own = getattr(env, "play_in_terminal", None)  # an env with its own terminal view (skirmish)
     try:
-        play(env, players, args.players, seed=args.seed, delay=args.delay)
+        if callable(own):
+            own(players, args.players, seed=args.seed, delay=args.delay)
+        else:
+            play(env, players, args.players, seed=args.seed, delay=args.delay)
     except QuitGame:
         print("\nquit")
     return 0
@@ -372,6 +376,10 @@ def command_data(argv: list[str]) -> int:
     from agents.players import make_player
 
     game = envs.make(args.env)
+    own = getattr(game, "write_expert_data", None)
+    if callable(own):  # an env that writes its own data (skirmish: observations and actions per player)
+        print(json.dumps(own(args.expert, args.games, args.out, seed=args.seed, workers=args.workers)))
+        return 0
     for name in args.expert:  # a bad name fails here, in one line, before any game
         make_player(name, game, seed=args.seed)
     manifest = generate(args.env, args.expert, args.games, args.out, seed=args.seed,

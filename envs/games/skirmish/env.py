@@ -161,6 +161,13 @@ class SkirmishEnv(ParallelEnv):
     def close(self) -> None:
         pass
 
+    def write_expert_data(self, experts: list[str], games: int, out: str, seed: int = 0,
+                          workers: int = 1) -> dict[str, Any]:
+        """`run.py data --env skirmish --expert skirmish-bot:NAME`: see replay.write_expert_data."""
+        from envs.games.skirmish.replay import write_expert_data
+
+        return write_expert_data(experts, games, out, seed=seed, size=self.size)
+
     def play_in_terminal(self, players: list[Any], names: list[str], seed: int = 0,
                          delay: float = 0.0) -> list[float]:
         """`run.py play`'s loop for this env: the map drawn in the terminal, typed commands for a human."""
