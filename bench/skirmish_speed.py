@@ -119,7 +119,7 @@ def copy_state_from(state: dict, game: Game) -> None:
     """Put a `Game.truth()` snapshot into a game and rebuild its observations."""
     for key in ("units", "players", "misc", "amounts", "occ"):
         getattr(game, key)[...] = state[key]
-    game._observe_both()
+    game.sync()
 
 
 if __name__ == "__main__":

@@ -73,13 +73,13 @@ def empty_game(compiled: bool = True) -> Game:
     for p, c in ((0, cell(1, 1)), (1, cell(14, 14))):
         kernel.new_unit(g.units, g.players, g.occ, p, BASE, c, 0)
         g.players[p, P_RESOURCES] = 20
-    g._observe_both()
+    g.sync()
     return g
 
 
 def add(g: Game, owner: int, kind: int, x: int, y: int) -> int:
     i = kernel.new_unit(g.units, g.players, g.occ, owner, kind, cell(x, y), 0)
-    g._observe_both()
+    g.sync()
     return i
 
 

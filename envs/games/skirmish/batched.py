@@ -68,13 +68,13 @@ _step, _observe = _K.step_game, _K.observe_player
 
 @numba.njit(cache=True)
 def step_batch(units, players, misc, amounts, occ, blocked, walls, dist, size, actions, planes, entities,
-               entity_mask, scalars, type_mask, unit_mask, target_mask, slot_ids):
+               entity_mask, scalars, type_mask, unit_mask, target_mask, slot_ids, memo_targets, memo_fields):
     """Every game b of the batch: `step_game` with actions[b], then both players' observations."""
     for b in range(units.shape[0]):
         if misc[b, 1] == 1:
             continue
         _step(units[b], players[b], misc[b], amounts[b], occ[b], blocked, dist, size, actions[b],
-              type_mask[b], unit_mask[b], target_mask[b], slot_ids[b])
+              type_mask[b], unit_mask[b], target_mask[b], slot_ids[b], memo_targets[b], memo_fields[b])
         for p in range(2):
             _observe(units[b], players[b], misc[b], amounts[b], occ[b], blocked, walls, size, p, planes[b, p],
                      entities[b, p], entity_mask[b, p], scalars[b, p], type_mask[b, p], unit_mask[b, p],
@@ -99,6 +99,8 @@ class BatchedGames:
         one = engine.empty_observation(size)
         self.obs = {k: np.zeros((batch, 2, *v.shape), dtype=v.dtype) for k, v in one.items()}
         self.slot_ids = np.full((batch, 2, MAX_OWN), -1, dtype=np.int32)
+        self.memo_targets = np.full((batch, engine.MEMO), -1, dtype=np.int32)
+        self.memo_fields = np.zeros((batch, engine.MEMO, cells), dtype=np.int32)
 
     def reset(self, seeds: list[int]) -> None:
         """Every game anew, game b's spawns drawn from seeds[b] (as `Game.reset(seeds[b])`)."""
@@ -113,7 +115,9 @@ class BatchedGames:
         self.reset_observations(b)
 
     def reset_observations(self, b: int) -> None:
-        """Game b's observations rebuilt from its arrays (after they were set from outside)."""
+        """Game b's observations rebuilt from its arrays (after they were set from outside), its remembered
+        detours forgotten."""
+        self.memo_targets[b] = -1
         o = self.obs
         for p in range(2):
             _observe(self.units[b], self.players[b], self.misc[b], self.amounts[b], self.occ[b], self.blocked,
@@ -127,7 +131,7 @@ class BatchedGames:
         step_batch(self.units, self.players, self.misc, self.amounts, self.occ, self.blocked, self.walls,
                    self.dist, self.size, np.ascontiguousarray(actions, dtype=np.int32), o["planes"],
                    o["entities"], o["entity_mask"], o["scalars"], o["type_mask"], o["unit_mask"],
-                   o["target_mask"], self.slot_ids)
+                   o["target_mask"], self.slot_ids, self.memo_targets, self.memo_fields)
 
     @property
     def done(self) -> np.ndarray:

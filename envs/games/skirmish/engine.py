@@ -40,6 +40,10 @@ from envs.games.skirmish.rules import (
 )
 
 
+MEMO = 16
+"""Detours a game remembers (kernel.memo_detour)."""
+
+
 def draw_spawns(seed: int | None, spawns: np.ndarray) -> tuple[int, int]:
     """Two different spawn cells for players 0 and 1, drawn from `seed`."""
     rng = np.random.default_rng(seed)
@@ -100,6 +104,8 @@ class Game:
         self.masks = (both["type_mask"], both["unit_mask"], both["target_mask"])
         self.obs = [{k: v[p] for k, v in both.items()} for p in range(2)]
         self.slot_ids = np.full((2, MAX_OWN), -1, dtype=np.int32)
+        self.memo_targets = np.full(MEMO, -1, dtype=np.int32)  # remembered detours (kernel.memo_detour)
+        self.memo_fields = np.zeros((MEMO, cells), dtype=np.int32)
         if compiled:
             from envs.games.skirmish import batched
 
@@ -112,6 +118,13 @@ class Game:
         """A new game, its spawns drawn from `seed`."""
         self.spawn_cells = draw_spawns(seed, self.spawns)
         setup(self.units, self.players, self.misc, self.amounts, self.occ, self.size, self.spawn_cells)
+        self.memo_targets[:] = -1
+        self._observe_both()
+
+    def sync(self) -> None:
+        """After the state's arrays were set from outside (tests, benches): forget remembered detours and
+        rebuild both observations."""
+        self.memo_targets[:] = -1
         self._observe_both()
 
     def _observe_both(self) -> None:
@@ -125,7 +138,7 @@ class Game:
         """One simultaneous step; an action is (type, unit, target) and an illegal one is a no-op."""
         actions = np.array([np.asarray(action0).reshape(3), np.asarray(action1).reshape(3)], dtype=np.int32)
         self._step(self.units, self.players, self.misc, self.amounts, self.occ, self.blocked, self.dist,
-                   self.size, actions, *self.masks, self.slot_ids)
+                   self.size, actions, *self.masks, self.slot_ids, self.memo_targets, self.memo_fields)
         self._observe_both()
 
     def observe(self, p: int) -> dict[str, np.ndarray]:

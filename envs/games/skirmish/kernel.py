@@ -243,8 +243,8 @@ def walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
 
 
 def memo_detour(units, target, occ, blocked, size, memo_targets, memo_fields):
-    """`detour` to `target`, remembered for the rest of the step (until a building goes up: then
-    `memo_targets` is cleared). The memo changes no result, only the time taken."""
+    """`detour` to `target`, remembered (memo_targets[k] >= 0: memo_fields[k] is the detour to it) until a
+    building goes up or falls, which clears `memo_targets`. The memo changes no result, only the time."""
     k = 0
     while k < memo_targets.shape[0] and memo_targets[k] >= 0:
         if memo_targets[k] == target:
@@ -424,17 +424,16 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets,
 
 
 def step_game(units, players, misc, amounts, occ, blocked, dist, size, actions, type_masks, unit_masks,
-              target_masks, slot_ids):
+              target_masks, slot_ids, memo_targets, memo_fields):
     """One simultaneous step: both players' actions (actions[p] = (type, unit, target), checked against
-    masks[p] from the last `observe_player`), then every unit acts, then damage lands and the game may end."""
+    masks[p] from the last `observe_player`), then every unit acts, then damage lands and the game may end.
+    `memo_targets`, `memo_fields`: the game's remembered detours (`memo_detour`; all -1 at a new game)."""
     if misc[M_DONE] == 1:
         return
     for p in range(2):
         apply_action(units, players, p, actions[p], type_masks[p], unit_masks[p], target_masks[p],
                      slot_ids[p])
     alive_at_start = units[:, F_ALIVE].copy()
-    memo_targets = np.full(8, -1, dtype=np.int32)
-    memo_fields = np.empty((8, size * size), dtype=np.int32)
     for i in range(MAX_UNITS):
         if alive_at_start[i] == 1:
             act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields)
@@ -449,6 +448,8 @@ def step_game(units, players, misc, amounts, occ, blocked, dist, size, actions, 
                 players[owner, P_UNITS] -= 1
                 if units[i, F_KIND] == BASE:
                     players[owner, P_BASES] -= 1
+                if MOVE_TIME[units[i, F_KIND]] == 0:
+                    memo_targets[:] = -1  # a building fell: detours change
     misc[M_STEP] += 1
     lost0, lost1 = players[0, P_BASES] == 0, players[1, P_BASES] == 0
     if lost0 or lost1:
