@@ -39,7 +39,6 @@ from envs.games.skirmish.rules import (
     make_map,
 )
 
-
 MEMO = 16
 """Detours a game remembers (kernel.memo_detour)."""
 
