@@ -202,11 +202,12 @@ def apply_action(units, players, p, action, type_mask, unit_mask, target_mask, s
             give_order(units, players, i, t, c)
 
 
-def walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
+def walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields, chase=False):
     """One step of unit i toward `target`; returns whether it moved. First choice: a free open neighbour
     closer by the map's distance table. Else (a building or a unit in the way): a neighbour closer by a
     search from the target around the buildings, free or held by an own mobile unit that gives way
-    (`will_swap`), which then swaps places with it. Else it waits."""
+    (`will_swap`), which then swaps places with it. Else it waits. (`chase`: the target is a unit, whose
+    cell changes: its search is not remembered, and stops once it reaches the walker.)"""
     pos = units[i, F_POS]
     here = dist[target, pos]
     best, best_d = -1, here
@@ -218,7 +219,10 @@ def walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
             if not blocked[n] and occ[n] == 0 and dist[target, n] < best_d:
                 best, best_d = n, dist[target, n]
     if best < 0:
-        around = memo_detour(units, target, occ, blocked, size, memo_targets, memo_fields)
+        if chase:
+            around = detour(units, target, occ, blocked, size, pos)
+        else:
+            around = memo_detour(units, target, occ, blocked, size, memo_targets, memo_fields)
         best_d = around[pos]
         for k in range(4):
             nx, ny = x + _DX4[k], y + _DY4[k]
@@ -252,7 +256,7 @@ def memo_detour(units, target, occ, blocked, size, memo_targets, memo_fields):
         k += 1
     if k == memo_targets.shape[0]:
         k = target % memo_targets.shape[0]
-    memo_fields[k, :] = detour(units, target, occ, blocked, size)
+    memo_fields[k, :] = detour(units, target, occ, blocked, size, -1)
     memo_targets[k] = target
     return memo_fields[k]
 
@@ -270,9 +274,11 @@ def will_swap(units, j, pos, dist, owner):
     return dist[target, pos] < dist[target, units[j, F_POS]]
 
 
-def detour(units, target, occ, blocked, size):
+def detour(units, target, occ, blocked, size, stop_at):
     """4-neighbour steps to `target` from every cell over open cells free of buildings (mobile units do
-    not block); UNREACHABLE where none."""
+    not block); UNREACHABLE where none. With `stop_at` >= 0 the search stops when it reaches that cell:
+    every cell nearer than it is then final, and the rest are UNREACHABLE (a walker there compares its
+    neighbours only with its own distance, so it steps as after the whole search)."""
     cells = size * size
     out = np.full(cells, UNREACHABLE, dtype=np.int32)
     queue = np.empty(cells, dtype=np.int32)
@@ -293,6 +299,8 @@ def detour(units, target, occ, blocked, size):
                 if j >= 0 and MOVE_TIME[units[j, F_KIND]] == 0:
                     continue
                 out[n] = out[c] + 1
+                if n == stop_at:
+                    return out
                 queue[tail] = n
                 tail += 1
     return out
@@ -377,7 +385,7 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets,
         if order == ATTACK and ready:
             j = enemy_around(units, i, occ, size, SIGHT[kind], False)
             if j >= 0:
-                walk(units, i, units[j, F_POS], occ, blocked, dist, size, memo_targets, memo_fields)
+                walk(units, i, units[j, F_POS], occ, blocked, dist, size, memo_targets, memo_fields, True)
             elif pos == target:
                 units[i, F_ORDER] = IDLE
             elif not walk(units, i, target, occ, blocked, dist, size, memo_targets, memo_fields):
