@@ -26,6 +26,7 @@ pipe, and a reader thread empties the actors' queue as fast as they fill it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import queue
 import signal
@@ -238,9 +239,10 @@ def _local_actor(actor_fn: ActorFn, config: Any, seed: int, k: int, shared: dict
 
     initialize_worker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and stops the actors
+    learner = multiprocessing.parent_process()  # gone when the learner dies, whatever killed it
     for emitted_version, item in actor_fn(config, seed, _SharedWeights(shared, version, lock)):
         while True:
-            if stop.is_set():
+            if stop.is_set() or (learner is not None and not learner.is_alive()):
                 return
             try:
                 out.put((k, emitted_version, item), timeout=0.5)

@@ -92,3 +92,43 @@ def test_tasks_come_back_in_task_order_and_a_missing_backend_is_one_line():
     assert run_tasks("local", square, tasks, workers=2) == [x * x for x in tasks]
     with pytest.raises(UsageError, match="backends: local, ray"):
         run_tasks("spark", square, tasks)
+
+
+LEARNER_THAT_DIES = """
+import os, signal, sys, time
+sys.path.insert(0, {root!r})
+from league.actors import ActorPool
+from tests.test_actors import counting_actor, weights
+
+if __name__ == "__main__":
+    pool = ActorPool("local", counting_actor, {{"seconds": 0.05}}, [1, 2], (0, weights(0.0)))
+    while len({{e.actor for e in pool.results(timeout=0.5)}}) < 1:
+        pass
+    print(" ".join(str(p.pid) for p in pool.backend.processes.values()), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no close, no atexit: as a learner killed from outside
+"""
+
+
+def test_local_actors_stop_when_their_learner_is_killed(tmp_path):
+    """A learner killed by a signal leaves no actor playing on: each notices its parent is gone."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "learner.py"
+    script.write_text(LEARNER_THAT_DIES.format(root=str(Path(__file__).resolve().parent.parent)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2, done.stderr
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
