@@ -420,6 +420,8 @@ def command_list(argv: list[str]) -> int:
     print("  " + " ".join(game_names()))
     print("\nPettingZoo envs (plug-ins):")
     print("  envs.pettingzoo_classic:tictactoe envs.pettingzoo_classic:connect_four")
+    print("  skirmish, 'skirmish(size=12)' (our RTS, docs/skirmish.md); skirmish-vs:BOT is it against a bot, "
+          "single-agent")
     print("  (the other way: envs.pettingzoo.to_pettingzoo(game) makes an OpenSpiel game a PettingZoo env)")
     return 0
 

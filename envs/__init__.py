@@ -122,7 +122,7 @@ def game_names() -> list[str]:
     import open_spiel.python.games  # noqa: F401  (registers OpenSpiel's Python games)
     import pyspiel
 
-    return sorted(set(pyspiel.registered_names()) | set(OWN_GAMES) | set(OWN_ENVS))
+    return sorted(set(pyspiel.registered_names()) | set(OWN_GAMES))
 
 
 def make(spec: str, **gym_kwargs: Any) -> Any:
@@ -152,7 +152,7 @@ def make(spec: str, **gym_kwargs: Any) -> Any:
             return pyspiel.load_game(spec)
         except pyspiel.SpielError as error:
             raise UsageError(f"cannot load game {spec!r}: {str(error).strip().splitlines()[-1]}") from None
-    names = gym_ids() + game_names()
+    names = gym_ids() + game_names() + list(OWN_ENVS)
     raise UsageError(
         f"unknown environment {spec!r}{closest(base, names)}; `python run.py list` shows them all"
     )
