@@ -1,9 +1,10 @@
 """The actor layer's Ray backend (league/actors.py): actors as Ray actors, match jobs as Ray tasks.
 
-- `connect(address)` starts Ray here (no address, and no RAY_ADDRESS in the environment) or joins a
-  cluster (`auto` or HOST:PORT), once per process, with a runtime_env whose `py_modules` ship the
-  project's packages and the plug-ins this process imported from outside installed packages, so every
-  node imports the same code as the driver.
+- `connect(address)` starts Ray here (no address, and no RAY_ADDRESS in the environment; its workers at
+  niceness 0, not Ray's default 15, under which actors sharing a machine lose their cores to anything
+  else running there) or joins a cluster (`auto` or HOST:PORT), once per process, with a runtime_env
+  whose `py_modules` ship the project's packages and the plug-ins this process imported from outside
+  installed packages, so every node imports the same code as the driver.
 - `RayBackend` has LocalBackend's methods. Each actor is a Ray actor (one CPU) running `actor_fn` in a
   thread of its own; the driver keeps one `pull(weights, version, wait)` call in flight per actor, which
   hands the actor the newest weights and returns what it yielded since the last call (waiting up to
@@ -90,7 +91,8 @@ def connect(address: str | None = None) -> None:
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
     options: dict[str, Any] = {"runtime_env": runtime_env(), "logging_level": "warning"}
-    if address is None:
+    if address is None:  # Ray's workers run at niceness 15 unless told: the actors are the work here
+        os.environ.setdefault("RAY_worker_niceness", "0")
         options.update(num_cpus=os.cpu_count(), include_dashboard=False,
                        object_store_memory=OBJECT_STORE_BYTES)
     ray.init(address=address, **options)
