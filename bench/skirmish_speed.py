@@ -5,7 +5,9 @@ middle game: B games of counter against counter (skirmish-bot) played 100 steps 
 states are the start. From there the bots play `--steps` more steps, their actions recorded; then the
 same actions are replayed, timed, by (1) the single-game engine compiled (`Game(compiled=True)`, what
 the env uses), (2) the single-game engine as plain Python (the specification), (3) the batched engine
-(all B games in one compiled call per step, one core). Each replay's final states are checked equal.
+(all B games in one compiled call per step, one core); and, for comparison, (4) the PettingZoo env's
+`step` (dict actions, observation copies, the full state in `info`) over the first 64 games. The
+compiled and batched replays' final states are checked equal, and the plain-Python ones.
 
     flock /tmp/palaestra-cpu.lock .venv/bin/python bench/skirmish_speed.py
 """
@@ -20,7 +22,7 @@ import numpy as np
 from envs.games.skirmish.batched import BatchedGames
 from envs.games.skirmish.bots import make_bot
 from envs.games.skirmish.engine import Game
-from envs.games.skirmish.env import agent_observation, decode_action
+from envs.games.skirmish.env import SkirmishEnv, agent_observation, decode_action, encode_action
 from envs.games.skirmish.rules import P_UNITS
 
 
@@ -85,6 +87,7 @@ def main() -> None:
 
     single_rate, single_finals = replay_single(True, batch)
     spec_rate, spec_finals = replay_single(False, args.spec_games)
+    env_rate = replay_env(starts, actions, min(batch, 64), args.steps, size)
 
     games = BatchedGames(batch, size)
     games.reset(list(range(batch)))
@@ -111,8 +114,27 @@ def main() -> None:
                     for b in range(args.spec_games))
     print(f"single-game engine, compiled:    {single_rate:10,.0f} steps/s   (target 2,000)")
     print(f"single-game engine, plain Python: {spec_rate:9,.0f} steps/s   (the specification)")
+    print(f"the PettingZoo env (SkirmishEnv.step: dicts, copies, info's full state): {env_rate:,.0f} steps/s")
     print(f"batched engine, B={batch}, 1 core: {batched_rate:10,.0f} steps/s   (target 20,000)")
     print(f"final states equal: batched = single {same}, plain Python = compiled {same_spec}")
+
+
+def replay_env(starts: list, actions: np.ndarray, games: int, steps: int, size: int) -> float:
+    """The same actions through SkirmishEnv.step (what the arena and the learners call)."""
+    env = SkirmishEnv(size)
+    elapsed, done = 0.0, 0
+    for b in range(games):
+        env.reset(seed=b)
+        copy_state_from(starts[b], env.game)
+        t0 = time.perf_counter()
+        for k in range(steps):
+            if not env.agents or env.game.done:
+                break
+            env.step({"player_0": encode_action(*actions[b, k, 0], size),
+                      "player_1": encode_action(*actions[b, k, 1], size)})
+            done += 1
+        elapsed += time.perf_counter() - t0
+    return done / elapsed
 
 
 def copy_state_from(state: dict, game: Game) -> None:

@@ -326,13 +326,15 @@ def enemy_around(units, i, occ, size, radius, best_hit):
     return best
 
 
-def nearest_base(units, i, dist):
-    """Unit i's owner's finished base nearest to it by the distance table; -1: none."""
+def nearest_base(units, i, dist, bases, n_bases):
+    """Unit i's owner's finished base nearest to it by the distance table (ties: lowest id); -1: none.
+    `bases[:n_bases]`: the ids of the bases alive at the step's start, in id order (a base placed during
+    the step is not finished, and bases fall only at its end, so these are all the candidates)."""
     pos, owner = units[i, F_POS], units[i, F_OWNER]
     best, best_d = -1, 0
-    for j in range(MAX_UNITS):
-        if (units[j, F_ALIVE] == 1 and units[j, F_OWNER] == owner and units[j, F_KIND] == BASE
-                and units[j, F_BUILDING] == 0):
+    for k in range(n_bases):
+        j = bases[k]
+        if units[j, F_OWNER] == owner and units[j, F_BUILDING] == 0:
             d = dist[units[j, F_POS], pos]
             if best < 0 or d < best_d:
                 best, best_d = j, d
@@ -351,7 +353,8 @@ def free_cell_around(cell, occ, blocked, size):
     return -1
 
 
-def act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields):
+def act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields, bases,
+             n_bases):
     """Unit i's part of a step (rule 2 of the module's docstring)."""
     kind, order = units[i, F_KIND], units[i, F_ORDER]
     if units[i, F_CD] > 0:
@@ -399,7 +402,7 @@ def act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets,
                 units[i, F_ORDER] = IDLE
     elif order == GATHER:
         if units[i, F_CARRY] > 0:
-            b = nearest_base(units, i, dist)
+            b = nearest_base(units, i, dist, bases, n_bases)
             if b < 0:
                 units[i, F_ORDER] = IDLE
             elif chebyshev(pos, units[b, F_POS], size) <= 1:
@@ -442,9 +445,16 @@ def step_game(units, players, misc, amounts, occ, blocked, dist, size, actions, 
         apply_action(units, players, p, actions[p], type_masks[p], unit_masks[p], target_masks[p],
                      slot_ids[p])
     alive_at_start = units[:, F_ALIVE].copy()
+    bases = np.empty(MAX_UNITS, dtype=np.int32)
+    n_bases = 0
+    for i in range(MAX_UNITS):
+        if alive_at_start[i] == 1 and units[i, F_KIND] == BASE:
+            bases[n_bases] = i
+            n_bases += 1
     for i in range(MAX_UNITS):
         if alive_at_start[i] == 1:
-            act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields)
+            act_unit(units, players, i, amounts, occ, blocked, dist, size, memo_targets, memo_fields, bases,
+                     n_bases)
     for i in range(MAX_UNITS):
         if units[i, F_ALIVE] == 1 and units[i, F_DAMAGE] > 0:
             units[i, F_HP] -= units[i, F_DAMAGE]
