@@ -4,9 +4,11 @@ Reads `eval/vs_pubeval/win_rate` (logged every `--eval-every` games, over `--eva
 `selfplay/games` (the game count at the same step) with tensorboard's EventAccumulator, and draws the
 win rate with its 95% Wilson band; the run's final, longer evaluation (the step that also has
 `eval/vs_pubeval/loss_rate`) is drawn as a separate point with its own interval. The numbers of games per
-evaluation come from the run's config.json.
+evaluation come from the run's config.json. `--match-json` adds the run's checkpoints measured by
+`bench/td_gammon_pubeval_match.py` (each over its own, larger number of games), drawn at their self-play
+game counts.
 
-    .venv/bin/python bench/plot_td_curve.py runs/td-gammon docs/td_gammon_curve.png
+    .venv/bin/python bench/plot_td_curve.py runs/td-gammon docs/td_gammon_curve.png [--match-json J]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ WIN_RATE = "eval/vs_pubeval/win_rate"
 LOSS_RATE = "eval/vs_pubeval/loss_rate"
 GAMES = "selfplay/games"
 EPISODES = "charts/episodic_return"
+LEARNING_RATE = "charts/learning_rate"
 
 
 def wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -53,7 +56,9 @@ def read_curve(run_dir: Path) -> dict:
             final = (total, e.value)
         elif e.step in games_at:
             curve.append((games_at[e.step], e.value))
-    return {"curve": curve, "final": final, "total_games": total}
+    alphas = [(games_at[e.step], e.value) for e in events.Scalars(LEARNING_RATE) if e.step in games_at] \
+        if LEARNING_RATE in tags else []
+    return {"curve": curve, "final": final, "total_games": total, "alphas": alphas}
 
 
 def main() -> int:
@@ -63,6 +68,8 @@ def main() -> int:
     parser.add_argument("--eval-games", type=int, help="games per periodic evaluation (default: config)")
     parser.add_argument("--final-eval-games", type=int, help="games of the final evaluation (config)")
     parser.add_argument("--target", type=float, default=0.55, help="the target win rate drawn as a line")
+    parser.add_argument("--match-json", type=Path,
+                        help="bench/td_gammon_pubeval_match.py output for this run's checkpoints")
     args = parser.parse_args()
 
     config_path = args.run_dir / "config.json"
@@ -81,18 +88,41 @@ def main() -> int:
     ax.plot(games, rates, "o-", color="tab:blue", markersize=3, linewidth=1.2,
             label=f"198-{config.get('hidden', 40)}-{config.get('outputs', 1)} "
                   f"TD({config.get('td_lambda', 0.7)}) net vs pubeval")
+    if args.match_json:
+        measured = json.loads(args.match_json.read_text())["models"]  # this run's checkpoints only
+        run = args.run_dir.resolve()
+        rows = sorted((row["training_games"], row) for name, row in measured.items()
+                      if Path(name).resolve().is_relative_to(run) and row.get("training_games"))
+        if rows:
+            ax.errorbar([g for g, _ in rows], [r["win_rate"] for _, r in rows],
+                        yerr=[[r["win_rate"] - r["score_interval"][0] for _, r in rows],
+                              [r["score_interval"][1] - r["win_rate"] for _, r in rows]],
+                        fmt="D-", color="tab:orange", capsize=3, markersize=4, linewidth=1.0,
+                        label=f"checkpoints, {rows[0][1]['games']:,} games each (compiled match)")
     if data["final"] is not None:
         n, rate = data["final"]
         low, high = wilson(rate, final_games)
         ax.errorbar([n], [rate], yerr=[[rate - low], [high - rate]], fmt="s", color="tab:red", capsize=3,
                     markersize=5, label=f"final evaluation ({final_games} games): {rate:.1%}")
+    if len({a for _, a in data["alphas"]}) > 1:  # a schedule: alpha on its own axis
+        twin = ax.twinx()
+        twin.plot([g for g, _ in data["alphas"]], [a for _, a in data["alphas"]], color="grey",
+                  linewidth=0.8, label="alpha (right axis)")
+        twin.set_ylabel("alpha", fontsize=8)
+        twin.set_ylim(0, max(a for _, a in data["alphas"]) * 1.1)
+        twin.tick_params(labelsize=7)
+        twin.legend(fontsize=7, loc="upper left")
     ax.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
     ax.axhline(args.target, color="tab:green", linewidth=0.8, linestyle="--",
                label=f"target {args.target:.0%}")
     ax.set_xlabel("self-play games")
     ax.set_ylabel("win rate vs pubeval (cubeless)")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_title(f"TD-Gammon learning curve ({data['total_games']:,} self-play games)", fontsize=10)
+    if config.get("alpha_schedule", "constant") != "constant":
+        ax.set_title(f"TD-Gammon learning curve ({data['total_games']:,} self-play games; alpha "
+                     f"{config['alpha']} to {config['final_alpha']}, {config['alpha_schedule']})", fontsize=9)
+    else:
+        ax.set_title(f"TD-Gammon learning curve ({data['total_games']:,} self-play games)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
