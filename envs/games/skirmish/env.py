@@ -37,12 +37,10 @@ from envs.games.skirmish.rules import (
     MAX_ENTITIES,
     MAX_OWN,
     NUM_ENTITY_FIELDS,
-    NUM_GROUPS,
     NUM_PLANES,
     NUM_SCALARS,
     NUM_TYPES,
     NUM_UNIT_CHOICES,
-    TYPE_KIND,
 )
 
 
@@ -279,6 +277,3 @@ class SkirmishVsBot(gymnasium.Env):
         done = bool(terminations[mine])
         return x, float(rewards[mine]), done, False, info
 
-
-def _unused() -> tuple[int, ...]:
-    return NUM_GROUPS, int(TYPE_KIND[0])

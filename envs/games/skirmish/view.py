@@ -18,7 +18,6 @@ import numpy as np
 
 from envs.games.skirmish.rules import (
     F_ALIVE,
-    F_HP,
     F_KIND,
     F_OWNER,
     F_POS,
@@ -26,7 +25,6 @@ from envs.games.skirmish.rules import (
     KIND_LETTERS,
     KIND_NAMES,
     MAX_OWN,
-    NUM_GROUPS,
     ORDER_NAMES,
     P_RESOURCES,
     P_UNITS,
@@ -186,5 +184,3 @@ def play_in_terminal(env: Any, players: Sequence[Any], names: Sequence[str], see
     print("game over: " + ("a draw" if w == 2 else f"player {w} ({names[w]}) wins"), file=out)
     return env.game.returns()
 
-
-_ = NUM_GROUPS, F_HP
