@@ -106,7 +106,9 @@ def main() -> None:
         distinct = len({tuple(g["actions"]) for g in result.games})
         rows.append({"first": first, "second": second, "games": result.played, "score": result.score,
                      "low": low, "high": high, "distinct_games": distinct,
-                     "seconds": round(time.time() - start, 1)})
+                     "seconds": round(time.time() - start, 1),
+                     "per_game": [{"first_played_black": g["seat_of_first"] == 0, "returns": g["returns"],
+                                   "moves": len(g["actions"])} for g in result.games]})
         print(f"{first} vs {second}: {result.played} games, score {result.score:.3f} "
               f"(95% {low:.3f}-{high:.3f}), {distinct} distinct, {time.time() - start:.0f} s", flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
