@@ -33,8 +33,9 @@ def weights(value: float) -> dict[str, np.ndarray]:
     return {"w": np.full(3, value, dtype=np.float32)}
 
 
-def collect(pool: ActorPool, count: int, done=lambda out: True, limit: float = 30.0) -> list:
-    """Results until there are `count` and `done(results)` holds (or `limit` seconds passed)."""
+def collect(pool: ActorPool, count: int, done=lambda out: True, limit: float = 120.0) -> list:
+    """Results until there are `count` and `done(results)` holds (or `limit` seconds passed: a process
+    started on a loaded machine can take half a minute to import torch)."""
     out, deadline = [], time.time() + limit
     while (len(out) < count or not done(out)) and time.time() < deadline:
         out += pool.results(timeout=0.2)
