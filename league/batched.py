@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from envs.turn_based import GameRecord, inform, observers, perfect_information, sample_chance
+from envs.turn_based import SIMULTANEOUS, GameRecord, inform, observers, perfect_information, sample_chance
 
-_CHANCE, _SIMULTANEOUS = -1, -2
+_CHANCE = -1
 
 
 def batches(player: Any) -> bool:
@@ -90,7 +90,7 @@ def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int])
                 continue
             still.append(g)
             mover = state.current_player()
-            for p in range(n) if mover == _SIMULTANEOUS else (mover,):
+            for p in range(n) if mover == SIMULTANEOUS else (mover,):
                 player = tables[g][p]
                 if batches(player):
                     waiting.setdefault(id(player), []).append((g, p))
@@ -107,7 +107,7 @@ def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int])
         for g in live:
             state = states[g]
             mover = state.current_player()
-            if mover == _SIMULTANEOUS:
+            if mover == SIMULTANEOUS:
                 joint = [chosen[(g, p)] for p in range(n)]
                 for p, action in enumerate(joint):
                     if action not in state.legal_actions(p):
