@@ -130,6 +130,9 @@ class EvalArgs:
     workers: int = 1
     """on a turn-based game, play the games in this many processes (the players are rebuilt there from their
     names; games are then the same for any number of workers above 1)"""
+    opening_moves: int = 0
+    """on an OpenSpiel game: each pair of games (seats swapped) starts from its own N uniformly random moves,
+    so that players that always choose the same move still play different games (0: from the start)"""
     exploitability: bool = False
     """instead of games: the NashConv of the player's policy, exact, on a small turn-based game (kuhn_poker,
     leduc_poker): the sum of the players' best-response gains (0 at a Nash equilibrium)"""
@@ -137,8 +140,8 @@ class EvalArgs:
 
 def command_eval(argv: list[str]) -> int:
     args = tyro.cli(EvalArgs, args=argv, prog="run.py eval")
-    if args.episodes < 1 or args.workers < 1 or args.threads < 1:
-        raise UsageError("--episodes, --workers and --threads must be at least 1")
+    if args.episodes < 1 or args.workers < 1 or args.threads < 1 or args.opening_moves < 0:
+        raise UsageError("--episodes, --workers and --threads must be at least 1, --opening-moves at least 0")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -163,15 +166,19 @@ def command_eval(argv: list[str]) -> int:
             print(json.dumps({"nash_conv": value, "exploitability": value / env.num_players()}))
         return 0
     multiplayer = envs.is_multiplayer(env)  # an OpenSpiel game or a PettingZoo env: a match
+    if args.opening_moves and not envs.is_game(env):
+        raise UsageError("--opening-moves needs an OpenSpiel game (random moves need a forward model)")
     if multiplayer and args.workers > 1:
         from league.arena import play_match
 
         spec = args.env or checkpoint["env_spec"]
         players = [args.checkpoint, args.opponent]
-        match = play_match(spec, players, args.episodes, args.seed, args.workers, make_player=make_player)
+        match = play_match(spec, players, args.episodes, args.seed, args.workers, make_player=make_player,
+                           opening_moves=args.opening_moves)
         result = match.summary()
     else:
-        result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed)
+        result = evaluate_player(player, env, args.episodes, opponent=args.opponent, seed=args.seed,
+                                 opening_moves=args.opening_moves)
     if multiplayer:
         multi_point = envs.is_game(env) and env.max_utility() > 1  # backgammon: 1, 2 or 3 points a game
         points = f", points per game {result['points_per_game']:+.3f}" if multi_point else ""
@@ -180,9 +187,10 @@ def command_eval(argv: list[str]) -> int:
             f"{result['games']} games, "
             f"win {result['win_rate']:.3f}, draw {result['draw_rate']:.3f}, loss {result['loss_rate']:.3f}, "
             f"score {result['score']:.3f} (95% interval {result['score_low']:.3f}-{result['score_high']:.3f})"
-            + points
+            + points + f", {result['distinct_games']} distinct games"
         )
-        out = {k: result[k] for k in ("games", "win_rate", "draw_rate", "loss_rate", "score")}
+        keys = ("games", "win_rate", "draw_rate", "loss_rate", "score", "distinct_games")
+        out = {k: result[k] for k in keys}
         out["score_interval"] = [result["score_low"], result["score_high"]]
         if multi_point:
             out["points_per_game"] = result["points_per_game"]
@@ -222,6 +230,9 @@ class TournamentArgs:
     """where the --workers play: processes of this machine, or a Ray cluster (palaestra[ray])"""
     address: str | None = None
     """with --backend ray: the cluster to join (auto, or HOST:PORT); without it Ray starts here"""
+    opening_moves: int = 0
+    """on an OpenSpiel game: each pair of games (seats swapped) starts from its own N uniformly random moves
+    (0: from the start)"""
 
 
 def command_tournament(argv: list[str]) -> int:
@@ -232,8 +243,8 @@ def command_tournament(argv: list[str]) -> int:
         raise UsageError("--players names a player twice; give each once")
     if "human" in args.players:
         raise UsageError("a tournament has no human seat; use python run.py play")
-    if args.games < 1 or args.workers < 1 or args.batch_size < 1:
-        raise UsageError("--games, --workers and --batch-size must be at least 1")
+    if args.games < 1 or args.workers < 1 or args.batch_size < 1 or args.opening_moves < 0:
+        raise UsageError("--games, --workers and --batch-size must be at least 1, --opening-moves at least 0")
     import time
     from pathlib import Path
 
@@ -247,6 +258,8 @@ def command_tournament(argv: list[str]) -> int:
         raise UsageError(f"{args.env!r} is a single-agent env; a tournament needs a turn-based game")
     if envs.num_seats(env) != 2:
         raise UsageError(f"{args.env} has {envs.num_seats(env)} players; tournaments are for two players")
+    if args.opening_moves and not envs.is_game(env):
+        raise UsageError("--opening-moves needs an OpenSpiel game (random moves need a forward model)")
     for k, name in enumerate(args.players):  # bad names fail here, in one line, before any game
         make_player(name, env, seed=args.seed + k)
     out = Path(args.out or f"runs/tournament__{args.env.split('(')[0]}__{time.strftime('%Y%m%d-%H%M%S')}")
@@ -262,7 +275,7 @@ def command_tournament(argv: list[str]) -> int:
         connect(args.address)
     result = round_robin(args.env, args.players, args.games, make_player, workers=args.workers,
                          seed=args.seed, bootstrap=args.bootstrap, batch_size=args.batch_size,
-                         backend=args.backend)
+                         backend=args.backend, opening_moves=args.opening_moves)
     paths = write_results(result, out)
     print(f"\n{format_table(result.ratings, result.payoff)}\n")
     print(f"{len(result.games)} games in {result.seconds:.1f} s")

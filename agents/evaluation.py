@@ -14,7 +14,8 @@ import numpy as np
 import envs
 
 
-def evaluate_player(player: Any, env: Any, episodes: int, opponent: str = "random", seed: int = 0) -> dict:
+def evaluate_player(player: Any, env: Any, episodes: int, opponent: str = "random", seed: int = 0,
+                    opening_moves: int = 0) -> dict:
     """On a gym env: {episodes, mean_return, std_return}; on a game: {games, win/draw/loss rates, score, ...}.
 
     A gym env is evaluated on a fresh copy of itself, episode i reset with seed + i (and the player's
@@ -25,7 +26,8 @@ def evaluate_player(player: Any, env: Any, episodes: int, opponent: str = "rando
         from league.arena import play_match
 
         opponent_player = make_player(opponent, env, seed=seed + 1)
-        return play_match(env, [player, opponent_player], games=episodes, seed=seed).summary()
+        return play_match(env, [player, opponent_player], games=episodes, seed=seed,
+                          opening_moves=opening_moves).summary()
     from envs.episodes import run_episodes
 
     returns = run_episodes(env, player.act, episodes, seed, begin=getattr(player, "begin_episode", None))

@@ -182,18 +182,68 @@ class GameRecord:
     returns: list[float] = field(default_factory=list)
 
 
-def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable | None = None) -> GameRecord:
+def random_opening(game: Any, moves: int, rng: np.random.Generator) -> list[int]:
+    """The actions of `moves` uniformly random moves from the start (a simultaneous node's joint action
+    is one move, recorded one action per seat; chance outcomes on the way are sampled and kept, not
+    counted), stopping early at the end of the game: an opening that both games of a seat-swapped pair
+    start from, so that deterministic players still play different games (`league.arena.match_jobs`)."""
+    state, actions, made = game.new_initial_state(), [], 0
+    while made < moves and not state.is_terminal():
+        mover = state.current_player()
+        if mover == _CHANCE:
+            action = sample_chance(state, rng)
+            state.apply_action(action)
+            actions.append(action)
+            continue
+        if mover == SIMULTANEOUS:
+            joint = [int(rng.choice(state.legal_actions(p))) for p in range(game.num_players())]
+            state.apply_actions(joint)
+            actions += joint
+        else:
+            action = int(rng.choice(state.legal_actions()))
+            state.apply_action(action)
+            actions.append(action)
+        made += 1
+    return actions
+
+
+def apply_opening(state: Any, opening: Sequence[int], told: Callable[[int | None], None]) -> list[int]:
+    """Apply an opening (`random_opening`'s actions) to the initial `state`, calling `told(action)` after
+    each action (None after a joint one) so that the players observe it; returns the actions as
+    recorded."""
+    done, k = [], 0
+    while k < len(opening):
+        if state.current_player() == SIMULTANEOUS:
+            n = state.get_game().num_players()
+            joint = [int(a) for a in opening[k : k + n]]
+            state.apply_actions(joint)
+            done += joint
+            k += n
+            told(None)
+        else:
+            action = int(opening[k])
+            state.apply_action(action)
+            done.append(action)
+            k += 1
+            told(action)
+    return done
+
+
+def play_game(game: Any, players: Sequence[Player], seed: int, on_move: Callable | None = None,
+              opening: Sequence[int] = ()) -> GameRecord:
     """Play one game, `players[i]` in seat i; each player gets a clone of the state to act on, and after
     every action applied (its own, its opponents', chance's) each player that has `observe` is told
     (`inform`). At a simultaneous node all players act (`joint_action`), the joint action is applied and
     recorded as one action per seat, and observers are told None (each reads its own information).
-    `on_move(state, action)` sees each action before it is applied (a joint action as a list)."""
+    `on_move(state, action)` sees each action before it is applied (a joint action as a list). The game
+    starts from `opening` (actions applied first, observed and recorded, `random_opening`)."""
     rng = np.random.default_rng(seed)
     for seat, player in enumerate(players):
         player.reset(game, seat, seed + 7919 * (seat + 1))
     watchers, perfect = observers(players), perfect_information(game)
     state = game.new_initial_state()
     record = GameRecord()
+    record.actions += apply_opening(state, opening, lambda action: inform(watchers, state, action, perfect))
     while not state.is_terminal():
         mover = state.current_player()  # one call where is_chance_node() and is_simultaneous_node() made two
         if mover == _CHANCE:

@@ -19,7 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from envs.turn_based import Player, play_game
+import numpy as np
+
+from envs.turn_based import Player, play_game, random_opening
 from league.batched import batches, play_batch
 
 MakePlayer = Callable[..., Player]
@@ -65,6 +67,7 @@ class MatchResult:
             "score_low": low,
             "score_high": high,
             "points_per_game": self.points / n,
+            "distinct_games": len({tuple(game["actions"]) for game in self.games}),
         }
 
     def add(self, game: dict[str, Any]) -> None:
@@ -95,13 +98,28 @@ class GameJob:
     seat_of_first: int = 0
     tag: Any = None
     """The caller's label (e.g. a pair of player indices), returned in the record."""
+    opening: tuple[int, ...] = ()
+    """Actions the game starts from (`envs.turn_based.random_opening`), recorded with the rest."""
 
 
-def match_jobs(names: Sequence[str], games: int, seed: int, tag: Any = None) -> list[GameJob]:
-    """The jobs of a two-player match: the first player takes seat 0 in even games, seat 1 in odd ones."""
+def match_jobs(names: Sequence[str], games: int, seed: int, tag: Any = None,
+               openings: Sequence[Sequence[int]] | None = None) -> list[GameJob]:
+    """The jobs of a two-player match: the first player takes seat 0 in even games, seat 1 in odd ones;
+    with `openings`, games 2k and 2k + 1 (the same players, seats swapped) start from `openings[k]`."""
     first, second = names
     seats = [(first, second), (second, first)]
-    return [GameJob(seats[i % 2], seed + i, i % 2, tag) for i in range(games)]
+    return [GameJob(seats[i % 2], seed + i, i % 2, tag, tuple(openings[i // 2]) if openings else ())
+            for i in range(games)]
+
+
+def match_openings(game: Any, games: int, moves: int, seed: int) -> list[list[int]] | None:
+    """One random opening of `moves` moves (`random_opening`) per pair of a `games`-game match, drawn from
+    `seed`; None when `moves` is 0 (every game starts from the initial state)."""
+    if moves <= 0:
+        return None
+    loaded = load_game(game) if isinstance(game, str) else game
+    rng = np.random.default_rng([seed, 104_729])
+    return [random_opening(loaded, moves, rng) for _ in range((games + 1) // 2)]
 
 
 def _record(job: GameJob, actions: list[int], returns: list[float]) -> dict[str, Any]:
@@ -112,6 +130,7 @@ def _record(job: GameJob, actions: list[int], returns: list[float]) -> dict[str,
         "returns": returns,
         "seed": job.seed,
         "tag": job.tag,
+        **({"opening_actions": len(job.opening)} if job.opening else {}),
     }
 
 
@@ -158,7 +177,8 @@ class _GameRunner:
             chunk = jobs[start : start + batch_size]
             tables = [[self.table_player(name, seat, t) for seat, name in enumerate(job.seats)]
                       for t, job in enumerate(chunk)]
-            records = play_batch(self.game, tables, [job.seed for job in chunk])
+            records = play_batch(self.game, tables, [job.seed for job in chunk],
+                                 [job.opening for job in chunk])
             out += [_record(job, r.actions, r.returns) for job, r in zip(chunk, records, strict=True)]
         return out
 
@@ -169,9 +189,12 @@ class _GameRunner:
         if is_pettingzoo(self.game):  # players act on observations (envs/pettingzoo.py)
             from envs.pettingzoo import play_aec_game
 
+            if job.opening:
+                raise ValueError("random openings need an OpenSpiel game (a PettingZoo env has no model)")
+
             record = play_aec_game(self.game, seats, seed=job.seed)
         else:
-            record = play_game(self.game, seats, seed=job.seed)
+            record = play_game(self.game, seats, seed=job.seed, opening=job.opening)
         return _record(job, record.actions, record.returns)
 
 
@@ -249,6 +272,7 @@ def play_match(
     pool: Any = None,
     batch_size: int = 1,
     backend: str = "local",
+    opening_moves: int = 0,
 ) -> MatchResult:
     """Play `games` games of a two-player game; player 0 takes seat 0 in even games and seat 1 in odd ones.
 
@@ -257,7 +281,9 @@ def play_match(
     env spec (a pyspiel.Game is sent as its string). Results are from player 0's view; game i uses seed
     `seed + i`, so the games are the same for any number of workers. With `batch_size` > 1, that many
     games advance together (see the module's docstring); a player object that does not batch plays one
-    game at a time (the whole match then does).
+    game at a time (the whole match then does). With `opening_moves` N > 0, each seat-swapped pair of games
+    starts from its own opening of N uniformly random moves (`match_openings`), so that players that
+    always choose the same move still play different games.
     """
     if len(players) != 2:
         raise ValueError("a match has two players")
@@ -275,9 +301,11 @@ def play_match(
                 p = p()
             runner.players.update({(labels[k], 0): p, (labels[k], 1): p})
         together = batch_size if all(batches(p) for p in runner.players.values()) else 1
-        records = runner.play_batched(match_jobs(labels, games, seed), together)
+        openings = match_openings(loaded, games, opening_moves, seed)
+        records = runner.play_batched(match_jobs(labels, games, seed, openings=openings), together)
     else:
-        jobs = match_jobs(names, games, seed)  # type: ignore[arg-type]
+        openings = match_openings(game, games, opening_moves, seed)
+        jobs = match_jobs(names, games, seed, openings=openings)  # type: ignore[arg-type]
         records = play_games(game, jobs, make_player, workers, pool, build_seed=seed, batch_size=batch_size,
                              backend=backend)
     result = MatchResult()

@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from envs.turn_based import SIMULTANEOUS, GameRecord, inform, observers, perfect_information, sample_chance
+from envs.turn_based import (
+    SIMULTANEOUS,
+    GameRecord,
+    apply_opening,
+    inform,
+    observers,
+    perfect_information,
+    sample_chance,
+)
 
 _CHANCE = -1
 
@@ -34,10 +42,12 @@ def seat_seed(seed: int, seat: int) -> int:
     return seed + 7919 * (seat + 1)
 
 
-def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int]) -> list[GameRecord]:
+def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int],
+               openings: Sequence[Sequence[int]] | None = None) -> list[GameRecord]:
     """Play len(seeds) games of `game` together; game g seats `tables[g][p]` in seat p and uses seed
-    `seeds[g]`. A batching player may sit at many tables (and at both seats of one); a player that does
-    not batch must sit at one seat of one table. Returns the records in game order."""
+    `seeds[g]`, starting from `openings[g]` (see `envs.turn_based.play_game`). A batching player may sit
+    at many tables (and at both seats of one); a player that does not batch must sit at one seat of one
+    table. Returns the records in game order."""
     n = game.num_players()
     slots: dict[tuple[int, int], int] = {}  # (game, seat) of a batching player -> its slot
     batching: dict[int, tuple[Any, list[tuple[int, int]]]] = {}  # id(player) -> (player, its (game, seat)s)
@@ -73,6 +83,8 @@ def play_batch(game: Any, tables: Sequence[Sequence[Any]], seeds: Sequence[int])
             for p in held:
                 player.observe_batch([states[g]], [action if perfect else None], [slots[(g, p)]])
 
+    for g, opening in enumerate(openings or ()):
+        records[g].actions += apply_opening(states[g], opening, lambda action, g=g: applied(g, action))
     live = list(range(len(seeds)))
     while live:
         waiting: dict[int, list[tuple[int, int]]] = {}  # id(batching player) -> (game, seat)s to act in

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from league.arena import MakePlayer, match_jobs, play_games, score_of_first
+from league.arena import MakePlayer, match_jobs, match_openings, play_games, score_of_first
 from league.elo import payoff_matrix, rate_players
 
 
@@ -51,17 +51,20 @@ def round_robin(
     bootstrap: int = 1000,
     batch_size: int = 1,
     backend: str = "local",
+    opening_moves: int = 0,
 ) -> TournamentResult:
     """Every pair (i < j) plays `games_per_pair` games, i in seat 0 of its even games; all in one pool,
     `batch_size` games at a time together (league/batched.py: one network call per step for a player
-    that batches)."""
+    that batches). With `opening_moves`, each seat-swapped pair of games starts from its own random
+    opening (league.arena.match_openings)."""
     start = time.perf_counter()
     names = list(players)
     jobs = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
             pair_seed = seed + 1_000_003 * (i * len(names) + j)
-            jobs += match_jobs([names[i], names[j]], games_per_pair, pair_seed, tag=[i, j])
+            openings = match_openings(env, games_per_pair, opening_moves, pair_seed)
+            jobs += match_jobs([names[i], names[j]], games_per_pair, pair_seed, tag=[i, j], openings=openings)
     pool = None
     if workers > 1 and backend == "local":
         from league.workers import WorkerPool

@@ -15,6 +15,10 @@ from tests.test_actors import counting_actor, square, weights
 
 pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
 
+# With pytest-xdist (`make test` runs the suite in parallel), every Ray test runs in one worker, so that
+# the run starts one cluster, not one per worker.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 @pytest.mark.timeout(300)  # the first Ray test: the cluster's start (6 s idle, 100 s seen under load) too
 def test_ray_actors_follow_the_contract_and_are_restarted_after_a_kill(ray_cluster):

@@ -63,6 +63,28 @@ def test_arena_gives_the_same_games_on_one_and_two_workers():
         play_match("tic_tac_toe", [RandomPlayer(0), "random"], games=2, workers=2, make_player=make_player)
 
 
+def test_random_openings_make_deterministic_players_play_different_games_pair_by_pair():
+    game = pyspiel.load_game("tic_tac_toe")
+    plain = play_match(game, [FirstLegal(), FirstLegal()], games=20, seed=4)
+    assert plain.summary()["distinct_games"] == 1  # the same game twenty times
+    opened = play_match(game, [FirstLegal(), FirstLegal()], games=20, seed=4, opening_moves=3)
+    assert opened.summary()["distinct_games"] >= 8
+    for first, second in zip(opened.games[::2], opened.games[1::2], strict=True):
+        assert first["actions"][:3] == second["actions"][:3]  # a pair shares its opening, seats swapped
+        assert first["opening_actions"] == 3 and second["seat_of_first"] == 1
+    openings = {tuple(g["actions"][:3]) for g in opened.games}
+    assert len(openings) >= 8
+    for g in opened.games:  # the opening is in the record: each game replays to its returns
+        state = game.new_initial_state()
+        for action in g["actions"]:
+            state.apply_action(action)
+        assert state.is_terminal() and state.returns() == g["returns"]
+    by_name = dict(games=8, seed=3, make_player=make_player, opening_moves=2)
+    one = play_match("tic_tac_toe", ["random", "mcts:10"], workers=1, **by_name)
+    two = play_match("tic_tac_toe", ["random", "mcts:10"], workers=2, **by_name)
+    assert one.games == two.games and one.games[0]["actions"][:2] == one.games[1]["actions"][:2]
+
+
 def test_elo_is_finite_with_a_perfect_score_anchored_and_ordered():
     # 0 = random, 1 beats random always, 2 beats both always
     results = [(1, 0, 1.0)] * 20 + [(2, 0, 1.0)] * 20 + [(2, 1, 1.0)] * 15 + [(1, 2, 0.5)] * 5

@@ -101,6 +101,10 @@ def test_matches_and_named_games_in_batches_give_the_one_game_results():
     jobs = match_jobs(["random", "alphabeta:1"], 8, seed=5)
     batched = play_games("tic_tac_toe", jobs, make_player, batch_size=4)
     assert batched == play_games("tic_tac_toe", jobs, make_player)
+    opened = play_match(game, [a, b], games=12, seed=3, batch_size=12, opening_moves=2)
+    assert [g["actions"] for g in opened.games] == [
+        g["actions"] for g in play_match(game, [a, b], games=12, seed=3, opening_moves=2).games]
+    assert [g["actions"][:2] for g in opened.games] != [g["actions"][:2] for g in together.games]
 
 
 def test_a_player_that_does_not_batch_cannot_sit_at_two_tables():

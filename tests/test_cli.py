@@ -183,6 +183,17 @@ def test_plugin_game_and_env_train_through_the_cli(tmp_path):
     assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["games"] == 4
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has used (Linux's /proc; elsewhere wall time stands in)."""
+    import time
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return time.time()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_ctrl_c_leaves_a_loadable_checkpoint_and_resume_continues(tmp_path):
     import signal
     import time
@@ -218,7 +229,10 @@ def test_ctrl_c_leaves_a_loadable_checkpoint_and_resume_continues(tmp_path):
     deadline = time.time() + 120
     while not (run_dir / "config.json").exists() and time.time() < deadline:
         time.sleep(0.2)
-    time.sleep(3)
+    # 3 s of the run's own CPU time after its start (wall time alone is too little on a loaded machine)
+    started = _cpu_seconds(process.pid)
+    while _cpu_seconds(process.pid) - started < 3 and time.time() < deadline + 60:
+        time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
