@@ -10,6 +10,7 @@
    the positions per second it consumes at `samples_per_position` gradient samples per position.
 
     .venv/bin/python bench/ray_scaling.py [--seconds 60] [--actors 1 2] [--address auto]
+        [--backends ray local]
 """
 
 from __future__ import annotations
@@ -71,13 +72,14 @@ def broadcast(weights: dict[str, np.ndarray]) -> dict[str, float]:
             "pull_new_version_ms": new}
 
 
-def self_play(config, network, seconds: float, actors: int) -> tuple[dict[str, float], list]:
+def self_play(config, network, seconds: float, actors: int,
+              backend: str = "ray") -> tuple[dict[str, float], list]:
     weights = {k: v.detach().numpy() for k, v in network.state_dict().items()}
     seeds = [1000 * (k + 1) for k in range(actors)]
     first: dict[int, float] = {}
     moves = {k: 0 for k in range(actors)}
     games = []
-    with ActorPool("ray", alphazero.self_play_actor, (config, network.spec), seeds, (0, weights)) as pool:
+    with ActorPool(backend, alphazero.self_play_actor, (config, network.spec), seeds, (0, weights)) as pool:
         deadline = None
         while deadline is None or time.time() < deadline:
             for e in pool.results(timeout=0.5):
@@ -89,7 +91,7 @@ def self_play(config, network, seconds: float, actors: int) -> tuple[dict[str, f
                 games.append(e.item[0])
         end = time.time()
     per_actor = [moves[k] / (end - first[k]) for k in first]
-    return {"actors": actors, "moves_per_second": sum(per_actor),
+    return {"backend": backend, "actors": actors, "moves_per_second": sum(per_actor),
             "per_actor_moves_per_second": sum(per_actor) / actors}, games
 
 
@@ -125,6 +127,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--actors", type=int, nargs="*", default=[1, 2], help="none: skip self-play")
     parser.add_argument("--address", default=None)
+    parser.add_argument("--backends", nargs="+", default=["ray"], choices=["ray", "local"],
+                        help="self-play on each, taking turns (ray local: the same actors on both)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     game = envs.make("connect_four")
@@ -136,10 +140,11 @@ def main() -> None:
     print(json.dumps(out["broadcast"]), flush=True)
     out["self_play"], games = [], []
     for actors in args.actors:
-        figures, played = self_play(config, network, args.seconds, actors)
-        out["self_play"].append(figures)
-        games += played
-        print(json.dumps(figures), flush=True)
+        for backend in args.backends:
+            figures, played = self_play(config, network, args.seconds, actors, backend)
+            out["self_play"].append(figures)
+            games += played
+            print(json.dumps(figures), flush=True)
     out["learner"] = learner(config, network.train(), game, games)
     print(json.dumps(out["learner"]), flush=True)
     out.update(machine=platform.platform(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
