@@ -118,6 +118,10 @@ def match_openings(game: Any, games: int, moves: int, seed: int) -> list[list[in
     if moves <= 0:
         return None
     loaded = load_game(game) if isinstance(game, str) else game
+    from envs import is_game
+
+    if not is_game(loaded):
+        raise ValueError("random openings need an OpenSpiel game (a PettingZoo env has no model)")
     rng = np.random.default_rng([seed, 104_729])
     return [random_opening(loaded, moves, rng) for _ in range((games + 1) // 2)]
 
@@ -188,9 +192,6 @@ class _GameRunner:
 
         if is_pettingzoo(self.game):  # players act on observations (envs/pettingzoo.py)
             from envs.pettingzoo import play_aec_game
-
-            if job.opening:
-                raise ValueError("random openings need an OpenSpiel game (a PettingZoo env has no model)")
 
             record = play_aec_game(self.game, seats, seed=job.seed)
         else:

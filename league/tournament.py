@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from league.arena import MakePlayer, match_jobs, match_openings, play_games, score_of_first
+from league.arena import MakePlayer, load_game, match_jobs, match_openings, play_games, score_of_first
 from league.elo import payoff_matrix, rate_players
 
 
@@ -59,11 +59,12 @@ def round_robin(
     opening (league.arena.match_openings)."""
     start = time.perf_counter()
     names = list(players)
+    game = load_game(env) if opening_moves > 0 else env  # made once for all pairs' openings
     jobs = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
             pair_seed = seed + 1_000_003 * (i * len(names) + j)
-            openings = match_openings(env, games_per_pair, opening_moves, pair_seed)
+            openings = match_openings(game, games_per_pair, opening_moves, pair_seed)
             jobs += match_jobs([names[i], names[j]], games_per_pair, pair_seed, tag=[i, j], openings=openings)
     pool = None
     if workers > 1 and backend == "local":
