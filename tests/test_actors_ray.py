@@ -11,7 +11,7 @@ import pytest
 
 from league.actors import ActorFailed, ActorPool, restart_seed, run_tasks
 from tests.conftest import LOOPBACK
-from tests.test_actors import counting_actor, square, weights
+from tests.test_actors import collect, counting_actor, square, weights
 
 pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
 
@@ -24,20 +24,15 @@ pytestmark = pytest.mark.xdist_group("ray")
 def test_ray_actors_follow_the_contract_and_are_restarted_after_a_kill(ray_cluster):
     seeds = [3, 4]
     with ActorPool("ray", counting_actor, {"seconds": 0.05}, seeds, (0, weights(1.0))) as pool:
-        early, deadline = [], time.time() + 60
-        while {e.actor for e in early} != {0, 1} and time.time() < deadline:  # one may start later
-            early += pool.results(timeout=0.2)
+        early = collect(pool, 0, lambda out: {e.actor for e in out} == {0, 1}, limit=60)  # one starts later
         assert {e.actor for e in early} == {0, 1} and {e.version for e in early} == {0}
         assert all(e.item["w"] == 1.0 and e.item["seed"] == seeds[e.actor] for e in early)
         pool.publish(7, weights(4.0))
         pool.kill(0)
         # A pull that finished before the kill still delivers the dead actor's last items (seed 3), so
         # wait for the reborn actor's own seed.
-        later, deadline = [], time.time() + 60
-        while time.time() < deadline and not (
-                any(e.item["seed"] == restart_seed(3, 1) for e in later)
-                and any(e.actor == 1 and e.version == 7 for e in later)):
-            later += pool.results(timeout=0.2)
+        later = collect(pool, 0, lambda out: any(e.item["seed"] == restart_seed(3, 1) for e in out)
+                        and any(e.actor == 1 and e.version == 7 for e in out), limit=60)
         assert pool.restarts == 1
         assert {e.item["seed"] for e in later if e.actor == 0} <= {3, restart_seed(3, 1)}
         reborn = [e for e in later if e.actor == 0 and e.item["seed"] == restart_seed(3, 1)]
